@@ -1,0 +1,89 @@
+# tasklogfs - one non-recursive GNU Makefile.
+#
+#   make          build everything
+#   make test     install what is missing, build, run every test
+#   make check    the same tests again under ASan + UBSan
+#   make bench    benchmarks that print ratios against a baseline
+#   make lint     clang-tidy and banned functions; make format: clang-format
+#   make clean
+
+BUILD    ?= build
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARNINGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+            -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
+            -Wwrite-strings -Wvla -Wformat=2 -Wundef -fno-common
+SANITIZE := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+            -fno-omit-frame-pointer
+
+# Recursive (=) so pkg-config runs only after scripts/deps.sh installed it.
+ENGINE_CFLAGS = $(shell pkg-config --cflags sqlite3 libcjson)
+ENGINE_LIBS   = $(shell pkg-config --libs sqlite3 libcjson) -lpthread
+TEST_CFLAGS   = $(shell pkg-config --cflags cmocka)
+TEST_LIBS     = $(shell pkg-config --libs cmocka)
+
+ALL_CFLAGS = $(WARNINGS) $(CFLAGS) -MMD -MP -Iengine $(ENGINE_CFLAGS)
+
+ENGINE_SRC := $(wildcard engine/*.c)
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
+ENGINE_LIB := $(BUILD)/libtlengine.a
+
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TESTLIB_OBJ := $(BUILD)/tests/testutil.o
+
+BENCH_BIN  := $(BUILD)/bench_engine
+
+.PHONY: all deps test test-run check bench lint format clean
+
+all: $(ENGINE_LIB) $(UNIT_BIN) $(BENCH_BIN)
+
+deps:
+	@sh scripts/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(ENGINE_LIB): $(ENGINE_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/tests/testutil.o: tests/unit/testutil.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(ENGINE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $< $(TESTLIB_OBJ) $(ENGINE_LIB) \
+		$(LDFLAGS) $(TEST_LIBS) $(ENGINE_LIBS) -o $@
+
+$(BENCH_BIN): scripts/bench_engine.c $(ENGINE_LIB)
+	$(CC) $(ALL_CFLAGS) $< $(ENGINE_LIB) $(LDFLAGS) $(ENGINE_LIBS) -o $@
+
+# `make test` first installs what is missing, then builds and runs in a
+# second make so that pkg-config is asked only once it is there.
+test: deps
+	@$(MAKE) --no-print-directory test-run
+
+test-run: $(ENGINE_LIB) $(UNIT_BIN)
+	@sh scripts/run-tests.sh $(UNIT_BIN)
+
+check: deps
+	@$(MAKE) --no-print-directory BUILD=build/sanitize \
+		CFLAGS="$(SANITIZE)" LDFLAGS="-fsanitize=address,undefined" \
+		test-run
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BENCH_BIN)
+	@sh scripts/bench.sh $(BENCH_BIN)
+
+lint:
+	@sh scripts/lint.sh
+
+format:
+	clang-format -i $(wildcard engine/*.[ch] tests/unit/*.[ch] scripts/*.c)
+
+clean:
+	rm -rf build
+
+-include $(ENGINE_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d)

@@ -1,0 +1,26 @@
+#!/bin/sh
+# The one list of the Debian packages tasklogfs needs to build, test and run.
+# Idempotent: installs only what is missing, so it is cheap to call from make.
+set -eu
+
+PACKAGES="build-essential pkg-config sqlite3 libsqlite3-dev libcjson-dev
+libfuse3-dev fuse3 libwebsockets-dev libcmocka-dev python3"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing$missing" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
