@@ -371,7 +371,8 @@ int tl_filter_parse(const char *text, size_t len, struct tl_filter **out,
 		rc = fail(err, "until is not after since");
 		goto fail;
 	}
-	qsort(f->meta, f->n_meta, sizeof(*f->meta), cmp_meta);
+	if (f->n_meta > 1)
+		qsort(f->meta, f->n_meta, sizeof(*f->meta), cmp_meta);
 	*out = f;
 	return 0;
 fail:
