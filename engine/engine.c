@@ -458,7 +458,7 @@ int tl_append(struct tl_engine *engine, const char *task_id,
 	      const struct tl_new_entry *ne, uint64_t *seq)
 {
 	struct pending *p;
-	struct tally_pairs pairs;
+	struct tally_pairs pairs = { NULL, 0 };
 	char *metadata = NULL;
 	struct task *t;
 	bool waited = false;
@@ -473,14 +473,16 @@ int tl_append(struct tl_engine *engine, const char *task_id,
 	if (ne->message_len && !ne->message)
 		return -EINVAL;
 	if (ne->metadata) {
-		rc = meta_normalize(ne->metadata, &metadata);
-		if (rc < 0)
+		/* Parsed once, outside the lock; only counting is inside. */
+		rc = meta_normalize(ne->metadata, &metadata, tally_pair_collect,
+				    &pairs);
+		if (rc < 0) {
+			tally_pairs_release(&pairs);
 			return rc;
+		}
 	}
 	pending_new(ne, metadata, &p);
 	free(metadata);
-	/* Parse metadata outside the lock; only the counting happens inside. */
-	tally_pairs_collect(&pairs, p->metadata);
 
 	pthread_mutex_lock(&engine->lock);
 	for (;;) {

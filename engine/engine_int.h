@@ -130,6 +130,10 @@ void engine_release_task(struct tl_engine *engine, struct task *task);
 int64_t engine_monotonic_ms(void);
 void engine_deadline(struct timespec *ts, int timeout_ms);
 
+/* filter.c: the part of tl_filter_match that needs no message or time. */
+bool filter_match_level_source(const struct tl_filter *filter,
+			       enum tl_level level, const char *source);
+
 /* writer.c */
 void *writer_main(void *arg);
 
@@ -152,6 +156,8 @@ struct tally_pairs {
 };
 
 void tally_pairs_collect(struct tally_pairs *pairs, const char *metadata);
+/* A meta_fn that adds one pair to the struct tally_pairs at ctx. */
+void tally_pair_collect(const char *key, const char *value, void *ctx);
 void tally_pairs_release(struct tally_pairs *pairs);
 void tally_add(struct tally *tally, enum tl_level level, const char *source,
 	       const struct tally_pairs *pairs);

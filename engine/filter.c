@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "engine_int.h"
 #include "meta.h"
 #include "util.h"
 
@@ -555,23 +555,32 @@ static bool time_ok(const struct time_bound *t, int64_t ts, int64_t now,
 	return lower ? ts >= bound : ts < bound;
 }
 
-bool tl_filter_match(const struct tl_filter *f, const struct tl_entry *e,
-		     int64_t now_ms)
+bool filter_match_level_source(const struct tl_filter *f,
+			       enum tl_level level, const char *source)
 {
 	if (!f)
 		return true;
 	if (f->level >= 0 &&
-	    (f->level_exact ? (int)e->level != f->level :
-			      (int)e->level < f->level))
+	    (f->level_exact ? (int)level != f->level : (int)level < f->level))
 		return false;
 	if (f->n_sources) {
 		bool found = false;
 
 		for (size_t i = 0; i < f->n_sources && !found; i++)
-			found = strcmp(f->sources[i], e->source) == 0;
+			found = strcmp(f->sources[i], source) == 0;
 		if (!found)
 			return false;
 	}
+	return true;
+}
+
+bool tl_filter_match(const struct tl_filter *f, const struct tl_entry *e,
+		     int64_t now_ms)
+{
+	if (!f)
+		return true;
+	if (!filter_match_level_source(f, e->level, e->source))
+		return false;
 	if (!time_ok(&f->since, e->ts_ms, now_ms, true) ||
 	    !time_ok(&f->until, e->ts_ms, now_ms, false))
 		return false;

@@ -9,28 +9,6 @@
 
 #define LISTED_VALUE_MAX 255
 
-int meta_normalize(const char *json, char **out)
-{
-	cJSON *root;
-	char *text = NULL;
-
-	if (strlen(json) > TL_METADATA_MAX)
-		return -EMSGSIZE;
-	root = cJSON_Parse(json);
-	if (!root || !cJSON_IsObject(root)) {
-		cJSON_Delete(root);
-		return -EINVAL;
-	}
-	if (root->child) {
-		text = cJSON_PrintUnformatted(root);
-		if (!text)
-			abort();
-	}
-	cJSON_Delete(root);
-	*out = text;
-	return 0;
-}
-
 /* True if the JSON value's text is value; see meta.h for what text is. */
 static bool value_is(const cJSON *item, const char *value)
 {
@@ -71,15 +49,8 @@ bool meta_has(const char *metadata, const char *key, const char *value)
 	return found;
 }
 
-void meta_each(const char *metadata, meta_fn *fn, void *ctx)
+static void each_pair(const cJSON *root, meta_fn *fn, void *ctx)
 {
-	cJSON *root;
-
-	if (!metadata)
-		return;
-	root = cJSON_Parse(metadata);
-	if (!root)
-		return;
 	for (const cJSON *item = root->child; item; item = item->next) {
 		if (!item->string)
 			continue;
@@ -97,5 +68,41 @@ void meta_each(const char *metadata, meta_fn *fn, void *ctx)
 			fn(item->string, NULL, ctx);
 		}
 	}
+}
+
+void meta_each(const char *metadata, meta_fn *fn, void *ctx)
+{
+	cJSON *root;
+
+	if (!metadata)
+		return;
+	root = cJSON_Parse(metadata);
+	if (!root)
+		return;
+	each_pair(root, fn, ctx);
 	cJSON_Delete(root);
+}
+
+int meta_normalize(const char *json, char **out, meta_fn *fn, void *ctx)
+{
+	cJSON *root;
+	char *text = NULL;
+
+	if (strlen(json) > TL_METADATA_MAX)
+		return -EMSGSIZE;
+	root = cJSON_Parse(json);
+	if (!root || !cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return -EINVAL;
+	}
+	if (root->child) {
+		text = cJSON_PrintUnformatted(root);
+		if (!text)
+			abort();
+		if (fn)
+			each_pair(root, fn, ctx);
+	}
+	cJSON_Delete(root);
+	*out = text;
+	return 0;
 }

@@ -11,12 +11,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/*
- * Checks that json is one JSON object of at most TL_METADATA_MAX bytes and
- * writes its compact form to *out (malloc'd, caller owns), or NULL for an
- * empty object. Returns 0, -EINVAL (not an object) or -EMSGSIZE.
- */
-int meta_normalize(const char *json, char **out);
 
 /* True if metadata (compact JSON or NULL) has key with that text value. */
 bool meta_has(const char *metadata, const char *key, const char *value);
@@ -28,5 +22,13 @@ bool meta_has(const char *metadata, const char *key, const char *value);
  */
 typedef void meta_fn(const char *key, const char *value, void *ctx);
 void meta_each(const char *metadata, meta_fn *fn, void *ctx);
+
+/*
+ * Checks that json is one JSON object of at most TL_METADATA_MAX bytes and
+ * writes its compact form to *out (malloc'd, caller owns), or NULL for an
+ * empty object; from the same parse, calls fn as meta_each would (fn may be
+ * NULL). Returns 0, -EINVAL (not an object) or -EMSGSIZE.
+ */
+int meta_normalize(const char *json, char **out, meta_fn *fn, void *ctx);
 
 #endif /* TL_META_H */

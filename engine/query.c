@@ -104,7 +104,6 @@ static int query_stored(struct tl_engine *engine, int64_t key, uint64_t after,
 	sqlite3_bind_int64(st, 1, row_id(key, after));
 	sqlite3_bind_int64(st, 2, row_id(key, upto));
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *ts = sqlite3_column_text(st, 1);
 		struct tl_entry e = {
 			.seq = (uint64_t)sqlite3_column_int64(st, 0) & UINT32_MAX,
 			.level = (enum tl_level)level_of_text(
@@ -112,14 +111,18 @@ static int query_stored(struct tl_engine *engine, int64_t key, uint64_t after,
 				sqlite3_column_bytes(st, 2)),
 			.source = (const char *)sqlite3_column_text(st, 3),
 		};
+		const char *ts;
 
-		if (ts)
-			tl_time_parse((const char *)ts,
-				      (size_t)sqlite3_column_bytes(st, 1),
-				      &e.ts_ms);
+		*last = e.seq;
 		if (!e.source)
 			e.source = "";
-		*last = e.seq;
+		/* Reject on the cheap columns before reading the rest. */
+		if (!filter_match_level_source(f, e.level, e.source))
+			continue;
+		ts = (const char *)sqlite3_column_text(st, 1);
+		if (ts)
+			tl_time_parse(ts, (size_t)sqlite3_column_bytes(st, 1),
+				      &e.ts_ms);
 		e.message = (const char *)sqlite3_column_text(st, 4);
 		e.message_len = (size_t)sqlite3_column_bytes(st, 4);
 		if (!e.message)

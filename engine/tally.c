@@ -27,7 +27,7 @@ void tally_release(struct tally *tally)
 	strmap_release(&tally->meta);
 }
 
-static void collect_pair(const char *key, const char *value, void *ctx)
+void tally_pair_collect(const char *key, const char *value, void *ctx)
 {
 	struct tally_pairs *pairs = ctx;
 
@@ -42,7 +42,7 @@ void tally_pairs_collect(struct tally_pairs *pairs, const char *metadata)
 {
 	pairs->items = NULL;
 	pairs->n = 0;
-	meta_each(metadata, collect_pair, pairs);
+	meta_each(metadata, tally_pair_collect, pairs);
 }
 
 void tally_pairs_release(struct tally_pairs *pairs)

@@ -1,0 +1,10 @@
+#!/bin/sh
+# make bench: runs the benchmark programs in a scratch directory under /tmp
+# (or $BENCH_DIR) and removes it afterwards.
+set -eu
+
+engine_bench=$1
+dir=$(mktemp -d "${BENCH_DIR:-/tmp}/tl-bench-XXXXXX")
+trap 'rm -rf "$dir"' EXIT INT TERM
+
+"$engine_bench" "$dir" "${BENCH_ENTRIES:-1000000}"
