@@ -2,6 +2,7 @@
  * engine.c - the engine object: open and close, the task table, appending,
  * flushing, stats and the pool of reader connections.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -89,6 +90,7 @@ struct task *engine_find_task(struct tl_engine *engine, const char *id)
 
 static void hash_insert(struct tl_engine *engine, struct task *task)
 {
+	assert(engine->n_buckets > 0);
 	if (engine->n_tasks + 1 > engine->n_buckets) {
 		size_t n = engine->n_buckets * 2;
 		struct task **buckets = xcalloc(n, sizeof(*buckets));
@@ -106,8 +108,8 @@ static void hash_insert(struct tl_engine *engine, struct task *task)
 		engine->buckets = buckets;
 		engine->n_buckets = n;
 	}
-	struct task **slot = &engine->buckets[hash_id(task->id) %
-					      engine->n_buckets];
+	size_t bucket = hash_id(task->id) % engine->n_buckets;
+	struct task **slot = &engine->buckets[bucket];
 
 	task->hash_next = *slot;
 	*slot = task;
@@ -134,13 +136,26 @@ static struct task *task_new(struct tl_engine *engine, int64_t key,
 	struct task *t = xcalloc(1, sizeof(*t));
 
 	t->key = key;
-	snprintf(t->id, sizeof(t->id), "%s", id);
+	size_t len = strnlen(id, TL_TASK_ID_MAX);
+
+	memcpy(t->id, id, len);
+	t->id[len] = '\0';
 	tally_init(&t->live);
 	t->list_prev = engine->tasks_tail;
 	*engine->tasks_tail = t;
 	engine->tasks_tail = &t->list_next;
 	hash_insert(engine, t);
 	return t;
+}
+
+static void task_free(struct task *t)
+{
+	tally_release(&t->live);
+	if (t->stored) {
+		tally_release(t->stored);
+		free(t->stored);
+	}
+	free(t);
 }
 
 /* Frees a deleted task once nothing refers to it; engine->lock held. */
@@ -151,18 +166,20 @@ void engine_release_task(struct tl_engine *engine, struct task *t)
 		t->list_next->list_prev = t->list_prev;
 	else
 		engine->tasks_tail = t->list_prev;
-	tally_release(&t->live);
-	if (t->stored) {
-		tally_release(t->stored);
-		free(t->stored);
-	}
-	free(t);
+	task_free(t);
 }
 
 static int load_task(const struct store_task *st, uint32_t last_seq, void *ctx)
 {
 	struct tl_engine *engine = ctx;
-	struct task *t = task_new(engine, st->key, st->id);
+	struct task *t;
+
+	if (!tl_task_id_valid(st->id) || engine_find_task(engine, st->id)) {
+		engine_log(engine, "ignoring a task with a bad id in %s",
+			   engine->db_path);
+		return 0;
+	}
+	t = task_new(engine, st->key, st->id);
 
 	t->status = st->status;
 	t->exit_code = st->exit_code;
@@ -235,10 +252,12 @@ static void free_everything(struct tl_engine *engine)
 		next = p->next;
 		free(p);
 	}
-	while (engine->tasks) {
-		live_release_task(engine->tasks);
-		engine_release_task(engine, engine->tasks);
+	for (struct task *t = engine->tasks, *after; t; t = after) {
+		after = t->list_next;
+		live_release_task(t);
+		task_free(t);
 	}
+	engine->tasks = NULL;
 	for (int i = 0; i < TL_READERS; i++)
 		if (engine->readers[i].db)
 			reader_close(&engine->readers[i]);
@@ -346,14 +365,18 @@ int tl_task_list(struct tl_engine *engine, struct tl_task_info **out,
 		 size_t *count)
 {
 	struct tl_task_info *list = NULL;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 
 	pthread_mutex_lock(&engine->lock);
-	if (engine->n_tasks)
-		list = xmalloc(engine->n_tasks * sizeof(*list));
-	for (struct task *t = engine->tasks; t; t = t->list_next)
-		if (!t->deleted)
-			task_info(t, &list[n++]);
+	for (struct task *t = engine->tasks; t; t = t->list_next) {
+		if (t->deleted)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : engine->n_tasks + 1;
+			list = xrealloc(list, cap * sizeof(*list));
+		}
+		task_info(t, &list[n++]);
+	}
 	pthread_mutex_unlock(&engine->lock);
 	*out = list;
 	*count = n;

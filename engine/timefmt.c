@@ -150,7 +150,7 @@ int tl_time_parse(const char *text, size_t len, int64_t *ms)
 			om = digits(&p, end, 2);
 			if (om < 0 || om > 59)
 				return -EINVAL;
-			offset_min = sign * (oh * 60 + om);
+			offset_min = (int64_t)sign * (oh * 60 + om);
 		} else {
 			return -EINVAL;
 		}
@@ -158,6 +158,8 @@ int tl_time_parse(const char *text, size_t len, int64_t *ms)
 	if (p != end)
 		return -EINVAL;
 	*ms = (days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
-	       h * 3600 + mi * 60 + s - offset_min * 60) * 1000 + frac;
+	       (int64_t)h * 3600 + (int64_t)mi * 60 + s - offset_min * 60) *
+		      1000 +
+	      frac;
 	return 0;
 }

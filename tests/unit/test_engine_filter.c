@@ -105,7 +105,7 @@ static void test_filter_matches_each_term(void **state)
 	int64_t now = 1800000000000;
 	struct tl_entry e = {
 		.seq = 7,
-		.ts_ms = now - 10 * 60000, /* ten minutes ago */
+		.ts_ms = now - (int64_t)10 * 60000, /* ten minutes ago */
 		.level = TL_WARNING,
 		.source = "superset_api",
 		.message = "Connection TIMEOUT to db & retry",
