@@ -43,22 +43,26 @@ deps:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(ENGINE_LIB): $(ENGINE_OBJ)
-	$(AR) rcs $@ $^
+	@$(AR) rcs $@ $^
 
 $(BUILD)/tests/testutil.o: tests/unit/testutil.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c $< -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(ENGINE_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $< $(TESTLIB_OBJ) $(ENGINE_LIB) \
+	@echo "  CCLD    $@"
+	@$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $< $(TESTLIB_OBJ) $(ENGINE_LIB) \
 		$(LDFLAGS) $(TEST_LIBS) $(ENGINE_LIBS) -o $@
 
 $(BENCH_BIN): scripts/bench_engine.c $(ENGINE_LIB)
-	$(CC) $(ALL_CFLAGS) $< $(ENGINE_LIB) $(LDFLAGS) $(ENGINE_LIBS) -o $@
+	@echo "  CCLD    $@"
+	@$(CC) $(ALL_CFLAGS) $< $(ENGINE_LIB) $(LDFLAGS) $(ENGINE_LIBS) -o $@
 
 # `make test` first installs what is missing, then builds and runs in a
 # second make so that pkg-config is asked only once it is there.

@@ -86,6 +86,12 @@ void tl_filter_free(struct tl_filter *filter);
  */
 char *tl_filter_print(const struct tl_filter *filter);
 
+/*
+ * Turns relative since=/until= bounds into absolute ones, as of now_ms, so
+ * that what the filter matches no longer changes with the clock.
+ */
+void tl_filter_resolve(struct tl_filter *filter, int64_t now_ms);
+
 /* The filter's after= cursor (0 if none) and limit= (0 if none). */
 uint64_t tl_filter_after(const struct tl_filter *filter);
 size_t tl_filter_limit(const struct tl_filter *filter);
@@ -330,6 +336,51 @@ int tl_watch_fd(const struct tl_watch *watch);
 int tl_watch_arm(struct tl_watch *watch, uint64_t after);
 
 void tl_watch_free(struct tl_watch *watch);
+
+/* ---- entry formats ------------------------------------------------------------ */
+
+/* A growable byte buffer, NUL-terminated once anything was added. */
+struct tl_buf {
+	char *data;
+	size_t len, cap;
+};
+
+void tl_buf_add(struct tl_buf *buf, const void *data, size_t len);
+void tl_buf_release(struct tl_buf *buf);
+
+/*
+ * Appends the entry as one text line, the way the mount shows it:
+ * "2026-12-04T10:00:00.000Z INFO plugin message key=value\n". The lines of a
+ * multi-line message after the first start with a tab. The bytes depend only
+ * on the entry, so a rendering never changes once shown.
+ */
+void tl_entry_format_text(const struct tl_entry *entry, struct tl_buf *out);
+
+/*
+ * Appends the entry as one JSON object and a newline: task_id, seq,
+ * timestamp, level, source, message, metadata. Invalid UTF-8 in the message
+ * is replaced with U+FFFD here, and only here.
+ */
+void tl_entry_format_json(const char *task_id, const struct tl_entry *entry,
+			  struct tl_buf *out);
+
+/* A line written as a JSON object: {"message": …, "level": …, …}. */
+struct tl_json_line {
+	int level;		/* -1 if not given */
+	char *source;		/* NULL if not given */
+	char *message;
+	size_t message_len;
+	char *metadata;		/* compact JSON object, NULL if none */
+	int64_t ts_ms;		/* 0 if not given */
+};
+
+/*
+ * Parses a JSON line. Returns 0 and fills *out (release it with
+ * tl_json_line_release), or -EINVAL when the line is not a JSON object with
+ * a string "message" or a field has the wrong type or value.
+ */
+int tl_json_line_parse(const char *line, size_t len, struct tl_json_line *out);
+void tl_json_line_release(struct tl_json_line *line);
 
 /* ---- stats ------------------------------------------------------------------- */
 

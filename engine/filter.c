@@ -397,6 +397,14 @@ void tl_filter_free(struct tl_filter *f)
 	free(f);
 }
 
+void tl_filter_resolve(struct tl_filter *f, int64_t now_ms)
+{
+	if (f->since.relative)
+		f->since = (struct time_bound){ true, false, now_ms + f->since.ms };
+	if (f->until.relative)
+		f->until = (struct time_bound){ true, false, now_ms + f->until.ms };
+}
+
 uint64_t tl_filter_after(const struct tl_filter *f)
 {
 	return f ? f->after : 0;
@@ -408,7 +416,7 @@ size_t tl_filter_limit(const struct tl_filter *f)
 }
 
 /* Percent-encodes all but letters, digits and - . _ ~ : @ */
-static void encode(struct buf *b, const char *s)
+static void encode(struct tl_buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
@@ -417,24 +425,24 @@ static void encode(struct buf *b, const char *s)
 
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c >= '0' && c <= '9') || strchr("-._~:@", c)) {
-			buf_add(b, s, 1);
+			tl_buf_add(b, s, 1);
 		} else {
 			char esc[3] = { '%', hex[c >> 4], hex[c & 15] };
 
-			buf_add(b, esc, 3);
+			tl_buf_add(b, esc, 3);
 		}
 	}
 }
 
-static void term_start(struct buf *b, const char *key)
+static void term_start(struct tl_buf *b, const char *key)
 {
 	if (b->len)
-		buf_add(b, "&", 1);
-	buf_addstr(b, key);
-	buf_add(b, "=", 1);
+		tl_buf_add(b, "&", 1);
+	tl_buf_add(b, key, strlen(key));
+	tl_buf_add(b, "=", 1);
 }
 
-static void print_time(struct buf *b, const char *key,
+static void print_time(struct tl_buf *b, const char *key,
 		       const struct time_bound *t)
 {
 	char text[64];
@@ -446,43 +454,43 @@ static void print_time(struct buf *b, const char *key,
 		tl_time_format(t->ms, text);
 		if (t->ms % 1000 == 0)
 			memcpy(text + 19, "Z", 2);
-		buf_addstr(b, text);
+		tl_buf_add(b, text, strlen(text));
 		return;
 	}
 	int64_t rest = -t->ms;
 
-	buf_add(b, "-", 1);
+	tl_buf_add(b, "-", 1);
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (rest >= units[i].ms) {
 			snprintf(text, sizeof(text), "%" PRId64 "%s",
 				 rest / units[i].ms, units[i].name);
-			buf_addstr(b, text);
+			tl_buf_add(b, text, strlen(text));
 			rest %= units[i].ms;
 		}
 	}
 	if (t->ms == 0)
-		buf_addstr(b, "0s");
+		tl_buf_add(b, "0s", strlen("0s"));
 }
 
 char *tl_filter_print(const struct tl_filter *f)
 {
-	struct buf b = { 0 };
+	struct tl_buf b = { 0 };
 	char num[32];
 
-	buf_add(&b, "", 0);
+	tl_buf_add(&b, "", 0);
 	if (!f)
 		return b.data;
 	if (f->level >= 0) {
 		term_start(&b, "level");
-		buf_addstr(&b, tl_level_name(f->level));
+		tl_buf_add(&b, tl_level_name(f->level), strlen(tl_level_name(f->level)));
 		if (!f->level_exact)
-			buf_add(&b, "+", 1);
+			tl_buf_add(&b, "+", 1);
 	}
 	if (f->n_sources) {
 		term_start(&b, "source");
 		for (size_t i = 0; i < f->n_sources; i++) {
 			if (i)
-				buf_add(&b, ",", 1);
+				tl_buf_add(&b, ",", 1);
 			encode(&b, f->sources[i]);
 		}
 	}
@@ -492,10 +500,10 @@ char *tl_filter_print(const struct tl_filter *f)
 	}
 	for (size_t i = 0; i < f->n_meta; i++) {
 		if (b.len)
-			buf_add(&b, "&", 1);
-		buf_addstr(&b, "meta.");
+			tl_buf_add(&b, "&", 1);
+		tl_buf_add(&b, "meta.", strlen("meta."));
 		encode(&b, f->meta[i].key);
-		buf_add(&b, "=", 1);
+		tl_buf_add(&b, "=", 1);
 		encode(&b, f->meta[i].value);
 	}
 	print_time(&b, "since", &f->since);
@@ -503,12 +511,12 @@ char *tl_filter_print(const struct tl_filter *f)
 	if (f->after) {
 		term_start(&b, "after");
 		snprintf(num, sizeof(num), "%" PRIu64, f->after);
-		buf_addstr(&b, num);
+		tl_buf_add(&b, num, strlen(num));
 	}
 	if (f->limit) {
 		term_start(&b, "limit");
 		snprintf(num, sizeof(num), "%zu", f->limit);
-		buf_addstr(&b, num);
+		tl_buf_add(&b, num, strlen(num));
 	}
 	return b.data;
 }

@@ -25,7 +25,7 @@ struct copied {
 struct memory_part {
 	struct copied *items;
 	size_t n;
-	struct buf bytes;
+	struct tl_buf bytes;
 };
 
 static struct tl_entry entry_of_pending(const struct pending *p)
@@ -41,12 +41,12 @@ static struct tl_entry entry_of_pending(const struct pending *p)
 	};
 }
 
-static size_t add_bytes(struct buf *b, const char *s, size_t len)
+static size_t add_bytes(struct tl_buf *b, const char *s, size_t len)
 {
 	size_t at = b->len;
 
-	buf_add(b, s, len);
-	buf_add(b, "", 1);
+	tl_buf_add(b, s, len);
+	tl_buf_add(b, "", 1);
 	return at;
 }
 
@@ -204,6 +204,6 @@ int tl_query(struct tl_engine *engine, const char *id,
 		*next = last;
 out:
 	free(m.items);
-	buf_release(&m.bytes);
+	tl_buf_release(&m.bytes);
 	return rc;
 }
