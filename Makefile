@@ -19,6 +19,8 @@ SANITIZE := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 # Recursive (=) so pkg-config runs only after scripts/deps.sh installed it.
 ENGINE_CFLAGS = $(shell pkg-config --cflags sqlite3 libcjson)
 ENGINE_LIBS   = $(shell pkg-config --libs sqlite3 libcjson) -lpthread
+FS_CFLAGS     = $(shell pkg-config --cflags fuse3)
+FS_LIBS       = $(shell pkg-config --libs fuse3)
 TEST_CFLAGS   = $(shell pkg-config --cflags cmocka)
 TEST_LIBS     = $(shell pkg-config --libs cmocka)
 
@@ -28,6 +30,10 @@ ENGINE_SRC := $(wildcard engine/*.c)
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 ENGINE_LIB := $(BUILD)/libtlengine.a
 
+FS_SRC     := $(wildcard fs/*.c)
+FS_OBJ     := $(FS_SRC:%.c=$(BUILD)/%.o)
+DAEMON     := $(BUILD)/tasklogfs
+
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TESTLIB_OBJ := $(BUILD)/tests/testutil.o
@@ -36,7 +42,7 @@ BENCH_BIN  := $(BUILD)/bench_engine
 
 .PHONY: all deps test test-run check bench lint format clean
 
-all: $(ENGINE_LIB) $(UNIT_BIN) $(BENCH_BIN)
+all: $(ENGINE_LIB) $(DAEMON) $(UNIT_BIN) $(BENCH_BIN)
 
 deps:
 	@sh scripts/deps.sh
@@ -45,6 +51,15 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/fs/%.o: fs/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) $(FS_CFLAGS) -c $< -o $@
+
+$(DAEMON): $(FS_OBJ) $(ENGINE_LIB)
+	@echo "  CCLD    $@"
+	@$(CC) $(FS_OBJ) $(ENGINE_LIB) $(LDFLAGS) $(FS_LIBS) $(ENGINE_LIBS) -o $@
 
 $(ENGINE_LIB): $(ENGINE_OBJ)
 	@$(AR) rcs $@ $^
@@ -90,4 +105,4 @@ format:
 clean:
 	rm -rf build
 
--include $(ENGINE_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d)
+-include $(ENGINE_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d)

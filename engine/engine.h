@@ -382,6 +382,14 @@ struct tl_json_line {
 int tl_json_line_parse(const char *line, size_t len, struct tl_json_line *out);
 void tl_json_line_release(struct tl_json_line *line);
 
+/*
+ * Appends the task record as one JSON object: id, status, exit_code,
+ * created, finished, entries, levels {LEVEL: n}, sources {name: n},
+ * meta_keys [...]. -ENOENT if there is no such task.
+ */
+int tl_task_format_json(struct tl_engine *engine, const char *task_id,
+			struct tl_buf *out);
+
 /* ---- stats ------------------------------------------------------------------- */
 
 struct tl_stats {
