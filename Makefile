@@ -38,6 +38,8 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TESTLIB_OBJ := $(BUILD)/tests/testutil.o
 
+MOUNT_TESTS := $(wildcard tests/mount/test_*.sh)
+
 BENCH_BIN  := $(BUILD)/bench_engine
 
 .PHONY: all deps test test-run check bench lint format clean
@@ -84,8 +86,8 @@ $(BENCH_BIN): scripts/bench_engine.c $(ENGINE_LIB)
 test: deps
 	@$(MAKE) --no-print-directory test-run
 
-test-run: $(ENGINE_LIB) $(UNIT_BIN)
-	@sh scripts/run-tests.sh $(UNIT_BIN)
+test-run: $(ENGINE_LIB) $(UNIT_BIN) $(DAEMON)
+	@TASKLOGFS=$(DAEMON) sh scripts/run-tests.sh $(UNIT_BIN) $(MOUNT_TESTS)
 
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/sanitize \

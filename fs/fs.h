@@ -13,7 +13,8 @@
 #ifndef TL_FS_H
 #define TL_FS_H
 
-#define FUSE_USE_VERSION 35
+/* 3.12: the loop configuration API (max_threads). */
+#define FUSE_USE_VERSION 312
 
 #include <fuse.h>
 #include <fuse_lowlevel.h>

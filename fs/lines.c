@@ -170,16 +170,11 @@ int lines_write(struct fs *fs, const char *task, const char *source,
 
 	while (data < end && rc == 0) {
 		const char *nl = memchr(data, '\n', (size_t)(end - data));
+		const char *stop = nl ? nl : end;
 
-		if (nl) {
-			rc = finish_line(fs, task, source, lb, data,
-					 (size_t)(nl - data));
-			data = nl + 1;
-			continue;
-		}
-		/* An unfinished line waits, cut once it passes the cap. */
-		while (rc == 0 && lb->len + (size_t)(end - data) >=
-					  TL_MESSAGE_MAX) {
+		/* A line longer than the cap leaves in parts as it comes. */
+		while (rc == 0 &&
+		       lb->len + (size_t)(stop - data) > TL_MESSAGE_MAX) {
 			size_t take = TL_MESSAGE_MAX - lb->len;
 
 			line_buffer_add(lb, data, take);
@@ -187,7 +182,13 @@ int lines_write(struct fs *fs, const char *task, const char *source,
 			rc = append_cut(fs, task, source, lb, lb->data, lb->len);
 			lb->len = 0;
 		}
-		if (rc == 0) {
+		if (rc < 0)
+			break;
+		if (nl) {
+			rc = finish_line(fs, task, source, lb, data,
+					 (size_t)(nl - data));
+			data = nl + 1;
+		} else {
 			line_buffer_add(lb, data, (size_t)(end - data));
 			data = end;
 		}

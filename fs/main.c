@@ -21,6 +21,7 @@
 #include "fs.h"
 
 #define TASKLOGFS_VERSION "0.2.0"
+#define MAX_THREADS 128
 
 extern char **environ;
 
@@ -306,11 +307,15 @@ int main(int argc, char **argv)
 	if (cmd.singlethread) {
 		rc = fuse_loop(fuse);
 	} else {
-		struct fuse_loop_config loop = { .clone_fd = cmd.clone_fd,
-						 .max_idle_threads =
-							 cmd.max_idle_threads };
+		/* A stream reader waiting for entries holds a thread. */
+		struct fuse_loop_config *loop = fuse_loop_cfg_create();
 
-		rc = fuse_loop_mt(fuse, &loop);
+		fuse_loop_cfg_set_clone_fd(loop, (unsigned)cmd.clone_fd);
+		fuse_loop_cfg_set_max_threads(loop, cmd.max_threads > 10 ?
+							    cmd.max_threads :
+							    MAX_THREADS);
+		rc = fuse_loop_mt(fuse, loop);
+		fuse_loop_cfg_destroy(loop);
 	}
 	rc = rc < 0 ? 1 : 0;
 	fuse_remove_signal_handlers(fuse_get_session(fuse));
