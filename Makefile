@@ -42,7 +42,7 @@ MOUNT_TESTS := $(wildcard tests/mount/test_*.sh)
 
 BENCH_BIN  := $(BUILD)/bench_engine
 
-.PHONY: all deps test test-run check bench lint format clean
+.PHONY: all deps run stop test test-run check bench lint format clean
 
 all: $(ENGINE_LIB) $(DAEMON) $(UNIT_BIN) $(BENCH_BIN)
 
@@ -80,6 +80,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(ENGINE_LIB)
 $(BENCH_BIN): scripts/bench_engine.c $(ENGINE_LIB)
 	@echo "  CCLD    $@"
 	@$(CC) $(ALL_CFLAGS) $< $(ENGINE_LIB) $(LDFLAGS) $(ENGINE_LIBS) -o $@
+
+# `make run` mounts ./mnt with ./tasklog.db and a demo task.
+run: deps
+	@$(MAKE) --no-print-directory $(DAEMON)
+	@sh scripts/run.sh $(DAEMON)
+
+stop:
+	@fusermount3 -u mnt && echo "unmounted mnt"
 
 # `make test` first installs what is missing, then builds and runs in a
 # second make so that pkg-config is asked only once it is there.
