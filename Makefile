@@ -103,8 +103,8 @@ check: deps
 		test-run
 
 bench: deps
-	@$(MAKE) --no-print-directory $(BENCH_BIN)
-	@sh scripts/bench.sh $(BENCH_BIN)
+	@$(MAKE) --no-print-directory $(BENCH_BIN) $(DAEMON)
+	@sh scripts/bench.sh $(BENCH_BIN) $(DAEMON)
 
 lint:
 	@sh scripts/lint.sh

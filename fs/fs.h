@@ -8,7 +8,7 @@
  *
  * THREAD SAFETY: FUSE runs its multi-threaded loop, so every function here
  * may be called from several threads at once unless it says otherwise.
- * Locks: fs->views_lock, then a view's lock; fs->poll_lock is taken alone.
+ * Locks: a view's lock, then fs->views_lock; poll.c's lock is taken alone.
  */
 #ifndef TL_FS_H
 #define TL_FS_H

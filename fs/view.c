@@ -16,6 +16,12 @@
 #include "fs.h"
 
 #define VIEWS_KEPT 64
+/* Rendered bytes are kept while a view is smaller than this, so that a
+ * file read again is a copy, not a query; the fs caps their sum too. */
+#define VIEW_TEXT_MAX ((size_t)256 << 20)
+#define VIEWS_TEXT_MAX ((size_t)1 << 30)
+
+static size_t text_total; /* all views' kept bytes; fs->views_lock */
 
 struct view {
 	struct view *next;		/* fs->views_lock */
@@ -34,6 +40,8 @@ struct view {
 	size_t n, cap;
 	int64_t mtime_ms;
 	struct tl_buf scratch;
+	struct tl_buf text;		/* bytes 0..text.len, if keep_text */
+	bool keep_text;
 };
 
 static void view_free(struct view *v)
@@ -43,6 +51,8 @@ static void view_free(struct view *v)
 	free(v->seqs);
 	free(v->ends);
 	tl_buf_release(&v->scratch);
+	text_total -= v->text.len;
+	tl_buf_release(&v->text);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
 }
@@ -62,6 +72,8 @@ static void reset_index(struct view *v, int64_t created)
 	v->scanned = 0;
 	v->n = 0;
 	v->mtime_ms = created;
+	v->text.len = 0;
+	v->keep_text = true;
 }
 
 static int index_entry(const struct tl_entry *e, void *ctx)
@@ -80,30 +92,55 @@ static int index_entry(const struct tl_entry *e, void *ctx)
 	}
 	v->seqs[v->n] = (uint32_t)e->seq;
 	v->ends[v->n] = start + v->scratch.len;
+	if (v->keep_text) {
+		if (v->text.len + v->scratch.len <= VIEW_TEXT_MAX) {
+			tl_buf_add(&v->text, v->scratch.data, v->scratch.len);
+		} else {
+			v->keep_text = false;
+			tl_buf_release(&v->text);
+		}
+	}
 	v->n++;
 	v->mtime_ms = e->ts_ms;
 	return 0;
+}
+
+/* Keeps the sum of kept bytes under its cap; v->lock held. */
+static void account_text(struct fs *fs, struct view *v, size_t before)
+{
+	pthread_mutex_lock(&fs->views_lock);
+	text_total = text_total - before + v->text.len;
+	if (text_total > VIEWS_TEXT_MAX && v->keep_text) {
+		text_total -= v->text.len;
+		v->keep_text = false;
+		tl_buf_release(&v->text);
+	}
+	pthread_mutex_unlock(&fs->views_lock);
 }
 
 /* Indexes the entries that arrived since the last refresh; v->lock held. */
 static int refresh_locked(struct fs *fs, struct view *v)
 {
 	struct tl_task_info info;
-	uint64_t next = v->scanned;
+	size_t kept = v->text.len;
+	uint64_t next;
 	int rc = tl_task_get(fs->engine, v->task, &info);
 
 	if (rc < 0)
 		return rc;
 	if (info.created_ms != v->task_created)
 		reset_index(v, info.created_ms);
-	if (info.last_seq <= v->scanned)
+	if (info.last_seq <= v->scanned) {
+		account_text(fs, v, kept);
 		return 0;
+	}
+	next = v->scanned;
 	rc = tl_query(fs->engine, v->task, v->filter, v->scanned, 0,
 		      index_entry, v, &next);
-	if (rc < 0)
-		return rc;
-	v->scanned = next;
-	return 0;
+	if (rc == 0)
+		v->scanned = next;
+	account_text(fs, v, kept);
+	return rc;
 }
 
 int view_refresh(struct fs *fs, struct view *v, uint64_t *size,
@@ -190,6 +227,15 @@ ssize_t view_read(struct fs *fs, struct view *v, char *buf, size_t size,
 	if (rc < 0 || (uint64_t)off >= size_known) {
 		pthread_mutex_unlock(&v->lock);
 		return rc;
+	}
+	if (v->keep_text && (uint64_t)off < v->text.len) {
+		size_t n = v->text.len - (size_t)off;
+
+		if (n > size)
+			n = size;
+		memcpy(buf, v->text.data + off, n);
+		pthread_mutex_unlock(&v->lock);
+		return (ssize_t)n;
 	}
 	i = entry_at(v, (uint64_t)off);
 	j = entry_at(v, want ? want - 1 : 0);

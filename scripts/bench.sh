@@ -4,7 +4,10 @@
 set -eu
 
 engine_bench=$1
+daemon=$2
 dir=$(mktemp -d "${BENCH_DIR:-/tmp}/tl-bench-XXXXXX")
 trap 'rm -rf "$dir"' EXIT INT TERM
 
 "$engine_bench" "$dir" "${BENCH_ENTRIES:-1000000}"
+echo
+python3 scripts/bench_mount.py "$daemon" "$engine_bench" "$dir" "${BENCH_ENTRIES:-1000000}"

@@ -4,7 +4,7 @@
  * grep over the same lines in a plain file. Prints ratios, since absolute
  * times on a shared machine say little.
  *
- * usage: bench_engine [DIR] [ENTRIES]
+ * usage: bench_engine [DIR] [ENTRIES] [ingest]
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -347,6 +347,14 @@ int main(int argc, char **argv)
 	char plain[512], cmd[1024];
 	size_t got, want;
 
+	if (argc > 3 && strcmp(argv[3], "ingest") == 0) {
+		/* For other benches: the engine's own rate, best of two. */
+		ing = engine_insert(dir, "engine.db", rows, n, 0, false, NULL);
+		ing2 = engine_insert(dir, "engine.db", rows, n, 0, false, NULL);
+		printf("%.0f\n", n / best_of(ing.seconds, ing2.seconds));
+		free(rows);
+		return 0;
+	}
 	printf("tasklogfs engine bench: %zu entries (~100-byte messages, "
 	       "levels 30/55/10/5 %%, 5 sources, 20 %% metadata)\n\n", n);
 
