@@ -126,6 +126,11 @@ struct tl_engine {
 void engine_log(struct tl_engine *engine, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 struct task *engine_find_task(struct tl_engine *engine, const char *id);
+/* A new task in the table and the list; engine->lock held. */
+struct task *engine_task_new(struct tl_engine *engine, int64_t key,
+			     const char *id);
+/* Takes the task out of the table (not the list); engine->lock held. */
+void engine_task_unhash(struct tl_engine *engine, struct task *task);
 void engine_release_task(struct tl_engine *engine, struct task *task);
 int64_t engine_monotonic_ms(void);
 void engine_deadline(struct timespec *ts, int timeout_ms);
@@ -133,6 +138,11 @@ void engine_deadline(struct timespec *ts, int timeout_ms);
 /* filter.c: the part of tl_filter_match that needs no message or time. */
 bool filter_match_level_source(const struct tl_filter *filter,
 			       enum tl_level level, const char *source);
+
+/* percent.c: %XX decoding (NULL if malformed or it would hold a NUL), and
+ * encoding of all but letters, digits and - . _ ~ : @ */
+char *percent_decode(const char *s, size_t len);
+void percent_encode(struct tl_buf *b, const char *s);
 
 /* writer.c */
 void *writer_main(void *arg);

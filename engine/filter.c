@@ -64,43 +64,6 @@ static int fail(char *err, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decodes s[0..len) into a new string; NULL if malformed or NUL. */
-static char *decode(const char *s, size_t len)
-{
-	char *out = xmalloc(len + 1);
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] != '%') {
-			out[n++] = s[i];
-			continue;
-		}
-		int hi = i + 2 < len ? hex_value(s[i + 1]) : -1;
-		int lo = i + 2 < len ? hex_value(s[i + 2]) : -1;
-
-		if (hi >= 0 && lo >= 0 && (hi | lo) != 0) {
-			out[n++] = (char)(hi * 16 + lo);
-			i += 2;
-			continue;
-		}
-		free(out);
-		return NULL;
-	}
-	out[n] = '\0';
-	return out;
-}
-
 static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;
@@ -207,7 +170,7 @@ static int parse_sources(struct tl_filter *f, const char *raw, size_t len,
 	while (p <= end) {
 		const char *comma = memchr(p, ',', (size_t)(end - p));
 		const char *stop = comma ? comma : end;
-		char *name = decode(p, (size_t)(stop - p));
+		char *name = percent_decode(p, (size_t)(stop - p));
 
 		if (!name)
 			return fail(err, "source: bad percent-encoding");
@@ -263,7 +226,7 @@ static int parse_term(struct tl_filter *f, const char *term, size_t len,
 	if (!eq)
 		return fail(err, "'%.*s' is not key=value", (int)(len > 60 ? 60 : len),
 			    term);
-	key = decode(term, (size_t)(eq - term));
+	key = percent_decode(term, (size_t)(eq - term));
 	if (!key)
 		return fail(err, "bad percent-encoding in a key");
 	const char *raw = eq + 1;
@@ -274,7 +237,7 @@ static int parse_term(struct tl_filter *f, const char *term, size_t len,
 		free(key);
 		return rc;
 	}
-	value = decode(raw, raw_len);
+	value = percent_decode(raw, raw_len);
 	if (!value) {
 		rc = fail(err, "%s: bad percent-encoding in the value", key);
 		free(key);
@@ -415,25 +378,6 @@ size_t tl_filter_limit(const struct tl_filter *f)
 	return f ? f->limit : 0;
 }
 
-/* Percent-encodes all but letters, digits and - . _ ~ : @ */
-static void encode(struct tl_buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || strchr("-._~:@", c)) {
-			tl_buf_add(b, s, 1);
-		} else {
-			char esc[3] = { '%', hex[c >> 4], hex[c & 15] };
-
-			tl_buf_add(b, esc, 3);
-		}
-	}
-}
-
 static void term_start(struct tl_buf *b, const char *key)
 {
 	if (b->len)
@@ -491,20 +435,20 @@ char *tl_filter_print(const struct tl_filter *f)
 		for (size_t i = 0; i < f->n_sources; i++) {
 			if (i)
 				tl_buf_add(&b, ",", 1);
-			encode(&b, f->sources[i]);
+			percent_encode(&b, f->sources[i]);
 		}
 	}
 	if (f->q) {
 		term_start(&b, "q");
-		encode(&b, f->q);
+		percent_encode(&b, f->q);
 	}
 	for (size_t i = 0; i < f->n_meta; i++) {
 		if (b.len)
 			tl_buf_add(&b, "&", 1);
 		tl_buf_add(&b, "meta.", strlen("meta."));
-		encode(&b, f->meta[i].key);
+		percent_encode(&b, f->meta[i].key);
 		tl_buf_add(&b, "=", 1);
-		encode(&b, f->meta[i].value);
+		percent_encode(&b, f->meta[i].value);
 	}
 	print_time(&b, "since", &f->since);
 	print_time(&b, "until", &f->until);

@@ -201,6 +201,29 @@ struct open_file {
 
 extern const struct fuse_operations fs_operations;
 
+/* ops.c: helpers the operations share. */
+struct fs *fs_this(void);
+/* fs_resolve, counting EINVAL answers in stats. */
+int fs_resolve_counted(struct fs *fs, const char *path, struct node *n);
+/* Whether a source exists in a task: seen in an entry, or declared. */
+bool fs_source_exists(struct fs *fs, const char *task, const char *source);
+/* The bytes of a small file (README, stats, task.json, status). */
+int fs_small_file(struct fs *fs, const struct node *n, char **text,
+		  size_t *len);
+
+/* io.c: the operations on open files. */
+int fs_open(const char *path, struct fuse_file_info *fi);
+int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi);
+int fs_read(const char *path, char *buf, size_t size, off_t off,
+	    struct fuse_file_info *fi);
+int fs_write(const char *path, const char *buf, size_t size, off_t off,
+	     struct fuse_file_info *fi);
+int fs_flush(const char *path, struct fuse_file_info *fi);
+int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi);
+int fs_release(const char *path, struct fuse_file_info *fi);
+int fs_poll(const char *path, struct fuse_file_info *fi,
+	    struct fuse_pollhandle *ph, unsigned *revents);
+
 /* The text of the small files. */
 char *fs_render_readme(size_t *len);
 char *fs_render_stats(struct fs *fs, const char *task, size_t *len);

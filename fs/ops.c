@@ -1,11 +1,10 @@
 /*
- * ops.c - the answers to the kernel: attributes, listings, open, read,
- * write, fsync, poll, and mkdir/rmdir of tasks.
+ * ops.c - the answers to the kernel about the tree: attributes, listings,
+ * mkdir/rmdir of tasks; and the table of all operations.
  *
  * FUSE runs its multi-threaded loop, so a slow query or a read that waits
- * for new entries holds one thread while the others keep serving. Every log
- * file is opened with direct_io: reads come to us (the size keeps growing)
- * and one write() is one request, so lines are never torn.
+ * for new entries holds one thread while the others keep serving. Open
+ * files are io.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,9 +18,7 @@
 
 #include "fs.h"
 
-#define STREAM_WAIT_MS 200
-
-static struct fs *this_fs(void)
+struct fs *fs_this(void)
 {
 	return fuse_get_context()->private_data;
 }
@@ -41,7 +38,7 @@ void fs_bad_request(struct fs *fs, const char *fmt, ...)
 }
 
 /* Resolves path, counting EINVAL answers as bad requests. */
-static int resolve(struct fs *fs, const char *path, struct node *n)
+int fs_resolve_counted(struct fs *fs, const char *path, struct node *n)
 {
 	int rc = fs_resolve(path, n);
 
@@ -71,11 +68,11 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->negative_timeout = 0;
 	cfg->direct_io = 1;
 	cfg->hard_remove = 1;
-	return this_fs();
+	return fs_this();
 }
 
 /* Does the source exist in the task: seen in an entry, or declared? */
-static bool source_exists(struct fs *fs, const char *task, const char *source)
+bool fs_source_exists(struct fs *fs, const char *task, const char *source)
 {
 	struct tl_task_summary sum;
 	bool found = sources_declared(fs, task, source);
@@ -88,8 +85,8 @@ static bool source_exists(struct fs *fs, const char *task, const char *source)
 	return found;
 }
 
-static int small_file(struct fs *fs, const struct node *n, char **text,
-		      size_t *len)
+int fs_small_file(struct fs *fs, const struct node *n, char **text,
+		  size_t *len)
 {
 	switch (n->kind) {
 	case NODE_README:
@@ -127,10 +124,10 @@ static int log_attr(struct fs *fs, struct view *v, struct stat *st)
 static int fs_getattr(const char *path, struct stat *st,
 		      struct fuse_file_info *fi)
 {
-	struct fs *fs = this_fs();
+	struct fs *fs = fs_this();
 	struct tl_task_info info;
 	struct node n;
-	int rc = resolve(fs, path, &n);
+	int rc = fs_resolve_counted(fs, path, &n);
 
 	if (rc < 0)
 		return rc;
@@ -165,7 +162,7 @@ static int fs_getattr(const char *path, struct stat *st,
 		struct view *v;
 
 		if (n.source[0] && strncmp(n.filter, "source=", 7) == 0 &&
-		    !source_exists(fs, n.task, n.source))
+		    !fs_source_exists(fs, n.task, n.source))
 			return -ENOENT;
 		st->st_mode = S_IFREG | (n.source[0] ? 0644 : 0444);
 		st->st_nlink = 1;
@@ -182,7 +179,7 @@ static int fs_getattr(const char *path, struct stat *st,
 		char *text;
 		size_t len;
 
-		rc = small_file(fs, &n, &text, &len);
+		rc = fs_small_file(fs, &n, &text, &len);
 		if (rc < 0)
 			return rc;
 		free(text);
@@ -285,12 +282,12 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill,
 		      off_t off, struct fuse_file_info *fi,
 		      enum fuse_readdir_flags flags)
 {
-	struct fs *fs = this_fs();
+	struct fs *fs = fs_this();
 	struct listing l = { buf, fill };
 	struct tl_task_info *tasks, info;
 	size_t n_tasks;
 	struct node n;
-	int rc = resolve(fs, path, &n);
+	int rc = fs_resolve_counted(fs, path, &n);
 
 	(void)off;
 	(void)fi;
@@ -326,9 +323,9 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill,
 
 static int fs_mkdir(const char *path, mode_t mode)
 {
-	struct fs *fs = this_fs();
+	struct fs *fs = fs_this();
 	struct node n;
-	int rc = resolve(fs, path, &n);
+	int rc = fs_resolve_counted(fs, path, &n);
 
 	(void)mode;
 	if (rc < 0)
@@ -343,9 +340,9 @@ static int fs_mkdir(const char *path, mode_t mode)
 
 static int fs_rmdir(const char *path)
 {
-	struct fs *fs = this_fs();
+	struct fs *fs = fs_this();
 	struct node n;
-	int rc = resolve(fs, path, &n);
+	int rc = fs_resolve_counted(fs, path, &n);
 
 	if (rc < 0)
 		return rc;
@@ -370,78 +367,10 @@ static int fs_unlink(const char *path)
 	return -EPERM;
 }
 
-static bool wants_write(const struct fuse_file_info *fi)
-{
-	return (fi->flags & O_ACCMODE) != O_RDONLY;
-}
-
-static int open_node(struct fs *fs, const char *path,
-		     struct fuse_file_info *fi, bool creating)
-{
-	struct open_file *file;
-	struct tl_task_info info;
-	struct node n;
-	int rc = resolve(fs, path, &n);
-
-	if (rc < 0)
-		return rc;
-	if (n.task[0] && tl_task_get(fs->engine, n.task, &info) < 0)
-		return -ENOENT;
-	if (n.kind < NODE_LOG && n.kind != NODE_README &&
-	    n.kind != NODE_STATS && n.kind != NODE_STATUS &&
-	    n.kind != NODE_TASK_JSON)
-		return -EISDIR;
-	if (wants_write(fi) && !n.source[0] && n.kind != NODE_STATUS)
-		return -EACCES;
-	if (creating) {
-		if (!n.source[0] || strncmp(n.filter, "source=", 7) != 0) {
-			if (!n.source[0])
-				return -EACCES;
-		} else {
-			sources_declare(fs, n.task, n.source);
-		}
-	} else if (n.kind == NODE_LOG && n.source[0] &&
-		   strncmp(n.filter, "source=", 7) == 0 &&
-		   !source_exists(fs, n.task, n.source)) {
-		return -ENOENT;
-	}
-
-	file = calloc(1, sizeof(*file));
-	if (!file)
-		abort();
-	file->node = n;
-	pthread_mutex_init(&file->lock, NULL);
-	if (n.kind == NODE_LOG) {
-		rc = view_get(fs, &n, &file->view);
-	} else if (n.kind != NODE_STATUS || !wants_write(fi)) {
-		rc = small_file(fs, &n, &file->text, &file->text_len);
-	}
-	if (rc < 0) {
-		pthread_mutex_destroy(&file->lock);
-		free(file);
-		return rc;
-	}
-	fi->fh = (uint64_t)(uintptr_t)file;
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-	return 0;
-}
-
-static int fs_open(const char *path, struct fuse_file_info *fi)
-{
-	return open_node(this_fs(), path, fi, false);
-}
-
-static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
-{
-	(void)mode;
-	return open_node(this_fs(), path, fi, true);
-}
-
 static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	struct node n;
-	int rc = resolve(this_fs(), path, &n);
+	int rc = fs_resolve_counted(fs_this(), path, &n);
 
 	(void)size;
 	(void)fi;
@@ -457,220 +386,6 @@ static int fs_utimens(const char *path, const struct timespec tv[2],
 	(void)path;
 	(void)tv;
 	(void)fi;
-	return 0;
-}
-
-/* Waits for the stream's next entries; 0 when there may be some, 1 at the
- * end of the stream, or a negative errno. */
-static int stream_wait(struct fs *fs, struct open_file *file)
-{
-	for (;;) {
-		int rc = tl_wait(fs->engine, file->node.task,
-				 view_scanned(file->view), STREAM_WAIT_MS);
-
-		if (rc == 0)
-			return 0;
-		if (rc == -ENODATA || rc == -ENOENT || rc == -ESHUTDOWN)
-			return 1;
-		if (fuse_interrupted())
-			return -EINTR;
-		/* Unmounting: let the loop's threads finish. */
-		if (fuse_session_exited(fuse_get_session(fuse_get_context()->fuse)))
-			return 1;
-	}
-}
-
-static int fs_read(const char *path, char *buf, size_t size, off_t off,
-		   struct fuse_file_info *fi)
-{
-	struct fs *fs = this_fs();
-	struct open_file *file = (struct open_file *)fi->fh;
-	ssize_t n;
-
-	(void)path;
-	if (!file->view) {
-		if (!file->text)
-			return -EBADF;
-		if ((size_t)off >= file->text_len)
-			return 0;
-		n = (ssize_t)(file->text_len - (size_t)off);
-		if ((size_t)n > size)
-			n = (ssize_t)size;
-		memcpy(buf, file->text + off, (size_t)n);
-		return (int)n;
-	}
-	for (;;) {
-		n = view_read(fs, file->view, buf, size, off);
-		if (n != 0 || !file->node.stream)
-			break;
-		int rc = stream_wait(fs, file);
-
-		if (rc < 0)
-			return rc;
-		if (rc == 1) {
-			n = view_read(fs, file->view, buf, size, off);
-			break;
-		}
-	}
-	if (n > 0) {
-		pthread_mutex_lock(&file->lock);
-		file->pos = off + n;
-		pthread_mutex_unlock(&file->lock);
-	}
-	return n == -ENOENT ? 0 : (int)n;
-}
-
-/* "succeeded", "failed [CODE]" or "running", one a line. */
-static int write_status(struct fs *fs, struct open_file *file)
-{
-	struct line_buffer *lb = &file->lines;
-	char *text = lb->data, *end = text + lb->len, *nl;
-	int rc = 0;
-
-	while (rc == 0 && text < end &&
-	       (nl = memchr(text, '\n', (size_t)(end - text)))) {
-		char word[16] = "";
-		int code = 1, fields;
-
-		*nl = '\0';
-		fields = sscanf(text, "%15s %d", word, &code);
-		int status = fields >= 1 ?
-				     tl_status_parse(word, strlen(word)) :
-				     -EINVAL;
-
-		if (status < 0) {
-			fs_bad_request(fs,
-				       "tasks/%s/status: '%.40s' is not "
-				       "running, succeeded or failed [CODE]",
-				       file->node.task, text);
-			rc = -EINVAL;
-		} else {
-			rc = tl_task_set_status(fs->engine, file->node.task,
-						(enum tl_status)status,
-						status == TL_SUCCEEDED ? 0 :
-									 code);
-		}
-		text = nl + 1;
-	}
-	memmove(lb->data, text, (size_t)(end - text));
-	lb->len = (size_t)(end - text);
-	return rc;
-}
-
-static int fs_write(const char *path, const char *buf, size_t size, off_t off,
-		    struct fuse_file_info *fi)
-{
-	struct fs *fs = this_fs();
-	struct open_file *file = (struct open_file *)fi->fh;
-	int rc;
-
-	(void)path;
-	(void)off; /* appends: O_APPEND offsets are stale on FUSE */
-	pthread_mutex_lock(&file->lock);
-	if (file->node.kind == NODE_STATUS) {
-		struct line_buffer *lb = &file->lines;
-
-		if (lb->len + size > 4096) {
-			rc = -EFBIG;
-		} else {
-			line_buffer_add(lb, buf, size);
-			rc = write_status(fs, file);
-		}
-	} else if (file->node.source[0]) {
-		rc = lines_write(fs, file->node.task, file->node.source,
-				 &file->lines, buf, size);
-	} else {
-		rc = -EBADF;
-	}
-	pthread_mutex_unlock(&file->lock);
-	return rc < 0 ? rc : (int)size;
-}
-
-/* The unfinished line becomes an entry (close, fsync). */
-static int finish_lines(struct fs *fs, struct open_file *file)
-{
-	int rc = 0;
-
-	pthread_mutex_lock(&file->lock);
-	if (file->node.kind == NODE_STATUS && file->lines.len) {
-		line_buffer_add(&file->lines, "\n", 1);
-		rc = write_status(fs, file);
-	} else if (file->node.source[0]) {
-		rc = lines_finish(fs, file->node.task, file->node.source,
-				  &file->lines);
-	}
-	pthread_mutex_unlock(&file->lock);
-	return rc;
-}
-
-static int fs_flush(const char *path, struct fuse_file_info *fi)
-{
-	(void)path;
-	return finish_lines(this_fs(), (struct open_file *)fi->fh);
-}
-
-static int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
-{
-	struct fs *fs = this_fs();
-	int rc = finish_lines(fs, (struct open_file *)fi->fh);
-
-	(void)path;
-	(void)datasync;
-	if (rc < 0)
-		return rc;
-	rc = tl_flush(fs->engine, 30000);
-	return rc == -ETIMEDOUT ? -EIO : rc;
-}
-
-static int fs_release(const char *path, struct fuse_file_info *fi)
-{
-	struct fs *fs = this_fs();
-	struct open_file *file = (struct open_file *)fi->fh;
-
-	(void)path;
-	finish_lines(fs, file);
-	poll_forget(fs, file);
-	view_put(fs, file->view);
-	free(file->text);
-	line_buffer_release(&file->lines);
-	pthread_mutex_destroy(&file->lock);
-	free(file);
-	return 0;
-}
-
-static int fs_poll(const char *path, struct fuse_file_info *fi,
-		   struct fuse_pollhandle *ph, unsigned *revents)
-{
-	struct fs *fs = this_fs();
-	struct open_file *file = (struct open_file *)fi->fh;
-	struct tl_task_info info;
-	uint64_t size;
-	int64_t mtime;
-	off_t pos;
-	int rc;
-
-	(void)path;
-	*revents = POLLOUT | POLLWRNORM;
-	if (!file->view || !file->node.stream) {
-		*revents |= POLLIN | POLLRDNORM;
-		if (ph)
-			fuse_pollhandle_destroy(ph);
-		return 0;
-	}
-	rc = view_refresh(fs, file->view, &size, &mtime);
-	pthread_mutex_lock(&file->lock);
-	pos = file->pos;
-	pthread_mutex_unlock(&file->lock);
-	if (rc < 0 || size > (uint64_t)pos ||
-	    tl_task_get(fs->engine, file->node.task, &info) < 0 ||
-	    info.status != TL_RUNNING) {
-		*revents |= POLLIN | POLLRDNORM;
-		if (ph)
-			fuse_pollhandle_destroy(ph);
-		return 0;
-	}
-	if (ph)
-		return poll_arm(fs, file, ph, view_scanned(file->view));
 	return 0;
 }
 
