@@ -138,6 +138,9 @@ void engine_deadline(struct timespec *ts, int timeout_ms);
 /* filter.c: the part of tl_filter_match that needs no message or time. */
 bool filter_match_level_source(const struct tl_filter *filter,
 			       enum tl_level level, const char *source);
+/* The q= part alone. */
+bool filter_match_text(const struct tl_filter *filter, const char *message,
+		       size_t len);
 
 /* percent.c: %XX decoding (NULL if malformed or it would hold a NUL), and
  * encoding of all but letters, digits and - . _ ~ : @ */

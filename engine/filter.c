@@ -507,6 +507,12 @@ static bool time_ok(const struct time_bound *t, int64_t ts, int64_t now,
 	return lower ? ts >= bound : ts < bound;
 }
 
+bool filter_match_text(const struct tl_filter *f, const char *message,
+		       size_t len)
+{
+	return !f || !f->q || contains_folded(message, len, f->q_folded, f->q_len);
+}
+
 bool filter_match_level_source(const struct tl_filter *f,
 			       enum tl_level level, const char *source)
 {

@@ -119,14 +119,16 @@ static int query_stored(struct tl_engine *engine, int64_t key, uint64_t after,
 		/* Reject on the cheap columns before reading the rest. */
 		if (!filter_match_level_source(f, e.level, e.source))
 			continue;
-		ts = (const char *)sqlite3_column_text(st, 1);
-		if (ts)
-			tl_time_parse(ts, (size_t)sqlite3_column_bytes(st, 1),
-				      &e.ts_ms);
 		e.message = (const char *)sqlite3_column_text(st, 4);
 		e.message_len = (size_t)sqlite3_column_bytes(st, 4);
 		if (!e.message)
 			e.message = "";
+		if (!filter_match_text(f, e.message, e.message_len))
+			continue;
+		ts = (const char *)sqlite3_column_text(st, 1);
+		if (ts)
+			tl_time_parse(ts, (size_t)sqlite3_column_bytes(st, 1),
+				      &e.ts_ms);
 		e.metadata = (const char *)sqlite3_column_text(st, 5);
 		if (!tl_filter_match(f, &e, now))
 			continue;
