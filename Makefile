@@ -110,7 +110,7 @@ lint:
 	@sh scripts/lint.sh
 
 format:
-	clang-format -i $(wildcard engine/*.[ch] tests/unit/*.[ch] scripts/*.c)
+	clang-format -i $(wildcard engine/*.[ch] fs/*.[ch] tests/unit/*.[ch] scripts/*.c)
 
 clean:
 	rm -rf build

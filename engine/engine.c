@@ -118,8 +118,8 @@ static void hash_insert(struct tl_engine *engine, struct task *task)
 
 void engine_task_unhash(struct tl_engine *engine, struct task *task)
 {
-	struct task **p = &engine->buckets[hash_id(task->id) %
-					   engine->n_buckets];
+	struct task **p =
+	    &engine->buckets[hash_id(task->id) % engine->n_buckets];
 
 	for (; *p; p = &(*p)->hash_next) {
 		if (*p == task) {
@@ -190,7 +190,8 @@ static int load_task(const struct store_task *st, uint32_t last_seq, void *ctx)
 	return 0;
 }
 
-/* ---- open and close --------------------------------------------------------- */
+/* ---- open and close ---------------------------------------------------------
+ */
 
 int tl_engine_open(const struct tl_config *config, struct tl_engine **out)
 {
@@ -278,8 +279,8 @@ int tl_engine_close(struct tl_engine *engine, int close_timeout_ms)
 	started = !engine->closing;
 	engine->closing = true;
 	engine->close_deadline_ms =
-		close_timeout_ms < 0 ? -1 :
-				       engine_monotonic_ms() + close_timeout_ms;
+	    close_timeout_ms < 0 ? -1
+				 : engine_monotonic_ms() + close_timeout_ms;
 	pthread_cond_broadcast(&engine->writer_cond);
 	pthread_cond_broadcast(&engine->done_cond);
 	pthread_cond_broadcast(&engine->live_cond);
@@ -306,7 +307,8 @@ int tl_engine_close(struct tl_engine *engine, int close_timeout_ms)
 	return rc;
 }
 
-/* ---- appending --------------------------------------------------------------- */
+/* ---- appending
+ * --------------------------------------------------------------- */
 
 static int pending_new(const struct tl_new_entry *ne, const char *metadata,
 		       struct pending **out)
@@ -344,7 +346,7 @@ int tl_append(struct tl_engine *engine, const char *task_id,
 	      const struct tl_new_entry *ne, uint64_t *seq)
 {
 	struct pending *p;
-	struct tally_pairs pairs = { NULL, 0 };
+	struct tally_pairs pairs = {NULL, 0};
 	char *metadata = NULL;
 	struct task *t;
 	bool waited = false;
@@ -458,7 +460,8 @@ void tl_engine_stats(struct tl_engine *engine, struct tl_stats *out)
 	pthread_mutex_unlock(&engine->lock);
 }
 
-/* ---- reader connections ---------------------------------------------------- */
+/* ---- reader connections ----------------------------------------------------
+ */
 
 struct reader *reader_get(struct tl_engine *engine)
 {

@@ -56,7 +56,8 @@ void tl_time_format(int64_t ms, char buf[TL_TIME_LEN]);
  */
 int tl_time_parse(const char *text, size_t len, int64_t *ms);
 
-/* ---- filters --------------------------------------------------------------- */
+/* ---- filters ---------------------------------------------------------------
+ */
 
 /*
  * A filter, in the grammar of DESIGN.md: "term(&term)*" where a term is
@@ -96,7 +97,8 @@ void tl_filter_resolve(struct tl_filter *filter, int64_t now_ms);
 uint64_t tl_filter_after(const struct tl_filter *filter);
 size_t tl_filter_limit(const struct tl_filter *filter);
 
-/* ---- entries --------------------------------------------------------------- */
+/* ---- entries ---------------------------------------------------------------
+ */
 
 /*
  * One log entry as a reader sees it. The pointers are valid only during the
@@ -105,7 +107,7 @@ size_t tl_filter_limit(const struct tl_filter *filter);
  * a compact JSON object or NULL.
  */
 struct tl_entry {
-	uint64_t seq;		/* per task, 1-based, gap-free */
+	uint64_t seq; /* per task, 1-based, gap-free */
 	int64_t ts_ms;
 	enum tl_level level;
 	const char *source;
@@ -122,7 +124,8 @@ struct tl_entry {
 bool tl_filter_match(const struct tl_filter *filter,
 		     const struct tl_entry *entry, int64_t now_ms);
 
-/* ---- the engine ------------------------------------------------------------ */
+/* ---- the engine ------------------------------------------------------------
+ */
 
 struct tl_engine;
 
@@ -130,15 +133,15 @@ struct tl_engine;
 typedef void tl_log_fn(void *ctx, const char *message);
 
 struct tl_config {
-	const char *db_path;	/* the SQLite file; created if missing */
-	unsigned flush_ms;	/* commit at least this often; default 2000 */
-	unsigned batch_max;	/* or when this many entries wait; 50000 */
-	size_t mem_max;		/* bytes of uncommitted entries before
-				 * appenders wait; default 256 MiB */
-	int64_t retention_ms;	/* delete finished tasks older than this;
-				 * 0 keeps them forever */
-	unsigned retry_max_ms;	/* cap of the retry backoff; default 5000 */
-	tl_log_fn *log;		/* NULL logs to stderr */
+	const char *db_path;   /* the SQLite file; created if missing */
+	unsigned flush_ms;     /* commit at least this often; default 2000 */
+	unsigned batch_max;    /* or when this many entries wait; 50000 */
+	size_t mem_max;	       /* bytes of uncommitted entries before
+				* appenders wait; default 256 MiB */
+	int64_t retention_ms;  /* delete finished tasks older than this;
+				* 0 keeps them forever */
+	unsigned retry_max_ms; /* cap of the retry backoff; default 5000 */
+	tl_log_fn *log;	       /* NULL logs to stderr */
 	void *log_ctx;
 };
 
@@ -160,13 +163,10 @@ int tl_engine_open(const struct tl_config *config, struct tl_engine **out);
  */
 int tl_engine_close(struct tl_engine *engine, int close_timeout_ms);
 
-/* ---- tasks ----------------------------------------------------------------- */
+/* ---- tasks -----------------------------------------------------------------
+ */
 
-enum tl_status {
-	TL_RUNNING,
-	TL_SUCCEEDED,
-	TL_FAILED
-};
+enum tl_status { TL_RUNNING, TL_SUCCEEDED, TL_FAILED };
 
 const char *tl_status_name(enum tl_status status);
 /* Parses "running" | "succeeded" | "failed"; returns the status or -EINVAL. */
@@ -183,11 +183,11 @@ bool tl_source_valid(const char *source);
 struct tl_task_info {
 	char id[TL_TASK_ID_MAX + 1];
 	enum tl_status status;
-	int exit_code;		/* meaningful once finished */
+	int exit_code; /* meaningful once finished */
 	int64_t created_ms;
-	int64_t finished_ms;	/* 0 while running */
-	uint64_t last_seq;	/* seq of the newest entry; 0 if none */
-	int64_t last_ts_ms;	/* time of the newest entry; created if none */
+	int64_t finished_ms; /* 0 while running */
+	uint64_t last_seq;   /* seq of the newest entry; 0 if none */
+	int64_t last_ts_ms;  /* time of the newest entry; created if none */
 };
 
 /* Creates a running task. -EINVAL for a bad id, -EEXIST if it exists. */
@@ -225,19 +225,20 @@ int tl_task_delete(struct tl_engine *engine, const char *id);
  */
 int tl_retention_apply(struct tl_engine *engine, int64_t cutoff_ms);
 
-/* ---- appending --------------------------------------------------------------- */
+/* ---- appending
+ * --------------------------------------------------------------- */
 
-#define TL_SOURCE_MAX 128
-#define TL_MESSAGE_MAX (1u << 20)
+#define TL_SOURCE_MAX	128
+#define TL_MESSAGE_MAX	(1u << 20)
 #define TL_METADATA_MAX (64u << 10)
 
 struct tl_new_entry {
-	int64_t ts_ms;		/* 0: now */
+	int64_t ts_ms; /* 0: now */
 	enum tl_level level;
-	const char *source;	/* NULL or "": "plugin" */
+	const char *source; /* NULL or "": "plugin" */
 	const char *message;
-	size_t message_len;	/* at most TL_MESSAGE_MAX */
-	const char *metadata;	/* NULL, or the text of a JSON object */
+	size_t message_len;   /* at most TL_MESSAGE_MAX */
+	const char *metadata; /* NULL, or the text of a JSON object */
 };
 
 /*
@@ -258,7 +259,8 @@ int tl_append(struct tl_engine *engine, const char *task_id,
  */
 int tl_flush(struct tl_engine *engine, int timeout_ms);
 
-/* ---- reading ----------------------------------------------------------------- */
+/* ---- reading
+ * ----------------------------------------------------------------- */
 
 /* Receives entries in seq order; returns nonzero to stop the query. */
 typedef int tl_entry_fn(const struct tl_entry *entry, void *ctx);
@@ -283,9 +285,9 @@ struct tl_count {
 struct tl_task_summary {
 	uint64_t total;
 	uint64_t levels[TL_LEVEL_COUNT];
-	struct tl_count *sources;	/* sorted by name */
+	struct tl_count *sources; /* sorted by name */
 	size_t n_sources;
-	char **meta_keys;		/* sorted */
+	char **meta_keys; /* sorted */
 	size_t n_meta_keys;
 };
 
@@ -304,7 +306,8 @@ int tl_task_meta_values(struct tl_engine *engine, const char *task_id,
 			const char *key, char ***values);
 void tl_strv_free(char **values);
 
-/* ---- live notification ------------------------------------------------------- */
+/* ---- live notification
+ * ------------------------------------------------------- */
 
 /*
  * Waits until task_id has an entry with seq > after, up to timeout_ms
@@ -337,7 +340,8 @@ int tl_watch_arm(struct tl_watch *watch, uint64_t after);
 
 void tl_watch_free(struct tl_watch *watch);
 
-/* ---- entry formats ------------------------------------------------------------ */
+/* ---- entry formats
+ * ------------------------------------------------------------ */
 
 /* A growable byte buffer, NUL-terminated once anything was added. */
 struct tl_buf {
@@ -366,12 +370,12 @@ void tl_entry_format_json(const char *task_id, const struct tl_entry *entry,
 
 /* A line written as a JSON object: {"message": …, "level": …, …}. */
 struct tl_json_line {
-	int level;		/* -1 if not given */
-	char *source;		/* NULL if not given */
+	int level;    /* -1 if not given */
+	char *source; /* NULL if not given */
 	char *message;
 	size_t message_len;
-	char *metadata;		/* compact JSON object, NULL if none */
-	int64_t ts_ms;		/* 0 if not given */
+	char *metadata; /* compact JSON object, NULL if none */
+	int64_t ts_ms;	/* 0 if not given */
 };
 
 /*
@@ -390,18 +394,19 @@ void tl_json_line_release(struct tl_json_line *line);
 int tl_task_format_json(struct tl_engine *engine, const char *task_id,
 			struct tl_buf *out);
 
-/* ---- stats ------------------------------------------------------------------- */
+/* ---- stats
+ * ------------------------------------------------------------------- */
 
 struct tl_stats {
-	uint64_t received;	/* entries accepted since open */
-	uint64_t stored;	/* of those, committed */
-	uint64_t pending;	/* waiting in memory */
+	uint64_t received; /* entries accepted since open */
+	uint64_t stored;   /* of those, committed */
+	uint64_t pending;  /* waiting in memory */
 	uint64_t pending_bytes;
-	uint64_t discarded;	/* pending entries of deleted tasks */
-	uint64_t batches;	/* committed transactions */
-	uint64_t flush_errors;	/* failed commits */
-	uint64_t retries;	/* commits tried again after a failure */
-	uint64_t waits;		/* appends that waited for memory */
+	uint64_t discarded;    /* pending entries of deleted tasks */
+	uint64_t batches;      /* committed transactions */
+	uint64_t flush_errors; /* failed commits */
+	uint64_t retries;      /* commits tried again after a failure */
+	uint64_t waits;	       /* appends that waited for memory */
 	uint64_t tasks;
 };
 

@@ -25,18 +25,18 @@ struct task;
  * then metadata\0 when there is some.
  */
 struct pending {
-	struct pending *next;		/* engine queue; engine->lock */
-	struct pending *task_next;	/* task's queue; engine->lock */
+	struct pending *next;	   /* engine queue; engine->lock */
+	struct pending *task_next; /* task's queue; engine->lock */
 	struct task *task;
-	uint64_t gen;			/* engine-wide acceptance order */
+	uint64_t gen; /* engine-wide acceptance order */
 	uint32_t seq;
 	uint8_t level;
 	int64_t ts_ms;
 	size_t message_len;
 	const char *source;
 	const char *message;
-	const char *metadata;		/* NULL if none */
-	size_t bytes;			/* accounted against mem_max */
+	const char *metadata; /* NULL if none */
+	size_t bytes;	      /* accounted against mem_max */
 	char data[];
 };
 
@@ -44,8 +44,8 @@ struct pending {
 struct tally {
 	uint64_t total;
 	uint64_t levels[TL_LEVEL_COUNT];
-	struct strmap sources;		/* name -> count */
-	struct strmap meta;		/* key -> (value -> count) */
+	struct strmap sources; /* name -> count */
+	struct strmap meta;    /* key -> (value -> count) */
 };
 
 struct watch_list {
@@ -53,28 +53,28 @@ struct watch_list {
 };
 
 struct task {
-	struct task *hash_next;		/* engine->lock */
-	struct task *list_next;		/* all tasks incl. deleted ones */
+	struct task *hash_next; /* engine->lock */
+	struct task *list_next; /* all tasks incl. deleted ones */
 	struct task **list_prev;
-	int64_t key;			/* rows are key << 32 | seq */
+	int64_t key; /* rows are key << 32 | seq */
 	char id[TL_TASK_ID_MAX + 1];
 	enum tl_status status;
 	int exit_code;
 	int64_t created_ms;
 	int64_t finished_ms;
-	uint32_t last_seq;		/* newest seq handed out */
-	uint32_t committed_seq;		/* rows 1..committed_seq are stored */
-	uint32_t open_seq;		/* last seq stored before this open */
+	uint32_t last_seq;	/* newest seq handed out */
+	uint32_t committed_seq; /* rows 1..committed_seq are stored */
+	uint32_t open_seq;	/* last seq stored before this open */
 	int64_t last_ts_ms;
 	struct pending *pend_head, *pend_tail;
 	size_t n_pending;
-	unsigned version;		/* bumped on each change of the record */
-	unsigned saved_version;		/* version last committed */
-	bool deleted;			/* gone for readers; rows to delete */
-	bool delete_done;		/* rows deleted and committed */
-	struct tally live;		/* entries appended since open */
-	struct tally *stored;		/* entries 1..open_seq; NULL until read */
-	struct tl_watch *watches;	/* armed watches */
+	unsigned version;	  /* bumped on each change of the record */
+	unsigned saved_version;	  /* version last committed */
+	bool deleted;		  /* gone for readers; rows to delete */
+	bool delete_done;	  /* rows deleted and committed */
+	struct tally live;	  /* entries appended since open */
+	struct tally *stored;	  /* entries 1..open_seq; NULL until read */
+	struct tl_watch *watches; /* armed watches */
 };
 
 struct reader {
@@ -91,31 +91,31 @@ struct tl_engine {
 	char *db_path;
 
 	pthread_mutex_t lock;
-	pthread_cond_t writer_cond;	/* wakes the writer */
-	pthread_cond_t done_cond;	/* commits happened, memory freed */
-	pthread_cond_t live_cond;	/* new entries or task changes */
+	pthread_cond_t writer_cond; /* wakes the writer */
+	pthread_cond_t done_cond;   /* commits happened, memory freed */
+	pthread_cond_t live_cond;   /* new entries or task changes */
 
 	/* engine->lock */
 	struct task **buckets;
 	size_t n_buckets;
 	size_t n_tasks;
-	struct task *tasks;		/* every task struct, oldest first */
+	struct task *tasks; /* every task struct, oldest first */
 	struct task **tasks_tail;
 	int64_t next_key;
 	struct pending *head, *tail;
-	uint64_t gen;			/* last gen handed out */
-	uint64_t committed_gen;		/* everything up to it is stored */
-	uint64_t flush_wanted;		/* a flusher waits for this gen */
+	uint64_t gen;		/* last gen handed out */
+	uint64_t committed_gen; /* everything up to it is stored */
+	uint64_t flush_wanted;	/* a flusher waits for this gen */
 	size_t pending_bytes;
 	unsigned n_waiters;
 	bool closing;
-	bool writer_done;		/* the writer thread has ended */
-	int64_t close_deadline_ms;	/* monotonic; -1: no deadline */
+	bool writer_done;	   /* the writer thread has ended */
+	int64_t close_deadline_ms; /* monotonic; -1: no deadline */
 	bool writer_failing;
 	struct tl_stats stats;
 
 	pthread_t writer;
-	struct store *store;		/* writer thread only */
+	struct store *store; /* writer thread only */
 
 	pthread_mutex_t readers_lock;
 	pthread_cond_t readers_cond;
@@ -124,7 +124,7 @@ struct tl_engine {
 
 /* engine.c */
 void engine_log(struct tl_engine *engine, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 struct task *engine_find_task(struct tl_engine *engine, const char *id);
 /* A new task in the table and the list; engine->lock held. */
 struct task *engine_task_new(struct tl_engine *engine, int64_t key,
@@ -160,7 +160,7 @@ void tally_release(struct tally *tally);
 /* The metadata key/value pairs of one entry, parsed outside the lock. */
 struct tally_pair {
 	char *key;
-	char *value;	/* NULL: not a listable value */
+	char *value; /* NULL: not a listable value */
 };
 
 struct tally_pairs {

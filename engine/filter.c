@@ -23,19 +23,19 @@ struct meta_term {
 
 struct time_bound {
 	bool set;
-	bool relative;		/* ms is an offset from now (negative) */
+	bool relative; /* ms is an offset from now (negative) */
 	int64_t ms;
 };
 
 struct tl_filter {
-	int level;		/* -1: any */
+	int level; /* -1: any */
 	bool level_exact;
-	char **sources;		/* sorted, distinct */
+	char **sources; /* sorted, distinct */
 	size_t n_sources;
-	char *q;		/* as given */
-	char *q_folded;		/* ASCII lower case, for matching */
+	char *q;	/* as given */
+	char *q_folded; /* ASCII lower case, for matching */
 	size_t q_len;
-	struct meta_term *meta;	/* sorted by key */
+	struct meta_term *meta; /* sorted by key */
 	size_t n_meta;
 	struct time_bound since, until;
 	uint64_t after;
@@ -50,7 +50,7 @@ static unsigned char fold(unsigned char c)
 }
 
 static int fail(char *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static int fail(char *err, const char *fmt, ...)
 {
@@ -84,8 +84,8 @@ static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 static const struct {
 	const char *name;
 	int64_t ms;
-} units[] = { { "w", 604800000 }, { "d", 86400000 }, { "h", 3600000 },
-	      { "m", 60000 },	  { "s", 1000 },      { "ms", 1 } };
+} units[] = {{"w", 604800000}, {"d", 86400000}, {"h", 3600000},
+	     {"m", 60000},     {"s", 1000},	{"ms", 1}};
 
 /* "-15m", "-1h30m", "-500ms": a duration before now. */
 static int parse_relative(const char *s, int64_t *out)
@@ -176,11 +176,13 @@ static int parse_sources(struct tl_filter *f, const char *raw, size_t len,
 			return fail(err, "source: bad percent-encoding");
 		if (!*name || strlen(name) > TL_SOURCE_MAX) {
 			free(name);
-			return fail(err, "source: a source name is 1 to %d "
-					 "bytes long", TL_SOURCE_MAX);
+			return fail(err,
+				    "source: a source name is 1 to %d "
+				    "bytes long",
+				    TL_SOURCE_MAX);
 		}
-		f->sources = xrealloc(f->sources,
-				      (f->n_sources + 1) * sizeof(char *));
+		f->sources =
+		    xrealloc(f->sources, (f->n_sources + 1) * sizeof(char *));
 		f->sources[f->n_sources++] = name;
 		p = stop + 1;
 	}
@@ -224,8 +226,8 @@ static int parse_term(struct tl_filter *f, const char *term, size_t len,
 	int rc = 0;
 
 	if (!eq)
-		return fail(err, "'%.*s' is not key=value", (int)(len > 60 ? 60 : len),
-			    term);
+		return fail(err, "'%.*s' is not key=value",
+			    (int)(len > 60 ? 60 : len), term);
 	key = percent_decode(term, (size_t)(eq - term));
 	if (!key)
 		return fail(err, "bad percent-encoding in a key");
@@ -256,8 +258,8 @@ static int parse_term(struct tl_filter *f, const char *term, size_t len,
 			f->q_len = strlen(value);
 			f->q_folded = xstrdup(value);
 			for (size_t i = 0; i < f->q_len; i++)
-				f->q_folded[i] = (char)fold(
-					(unsigned char)f->q_folded[i]);
+				f->q_folded[i] =
+				    (char)fold((unsigned char)f->q_folded[i]);
 			value = NULL;
 		}
 	} else if (strncmp(key, "meta.", 5) == 0) {
@@ -269,8 +271,9 @@ static int parse_term(struct tl_filter *f, const char *term, size_t len,
 					rc = fail(err, "'%s' is given twice",
 						  key);
 			if (rc == 0) {
-				f->meta = xrealloc(f->meta, (f->n_meta + 1) *
-								    sizeof(*f->meta));
+				f->meta =
+				    xrealloc(f->meta, (f->n_meta + 1) *
+							  sizeof(*f->meta));
 				f->meta[f->n_meta].key = xstrdup(key + 5);
 				f->meta[f->n_meta++].value = value;
 				value = NULL;
@@ -284,7 +287,8 @@ static int parse_term(struct tl_filter *f, const char *term, size_t len,
 		if (f->after)
 			rc = fail(err, "'after' is given twice");
 		else if (parse_uint(value, UINT32_MAX, &f->after) < 0)
-			rc = fail(err, "after=%s: not a sequence number", value);
+			rc =
+			    fail(err, "after=%s: not a sequence number", value);
 	} else if (strcmp(key, "limit") == 0) {
 		uint64_t n = 0;
 
@@ -363,9 +367,11 @@ void tl_filter_free(struct tl_filter *f)
 void tl_filter_resolve(struct tl_filter *f, int64_t now_ms)
 {
 	if (f->since.relative)
-		f->since = (struct time_bound){ true, false, now_ms + f->since.ms };
+		f->since =
+		    (struct time_bound){true, false, now_ms + f->since.ms};
 	if (f->until.relative)
-		f->until = (struct time_bound){ true, false, now_ms + f->until.ms };
+		f->until =
+		    (struct time_bound){true, false, now_ms + f->until.ms};
 }
 
 uint64_t tl_filter_after(const struct tl_filter *f)
@@ -418,7 +424,7 @@ static void print_time(struct tl_buf *b, const char *key,
 
 char *tl_filter_print(const struct tl_filter *f)
 {
-	struct tl_buf b = { 0 };
+	struct tl_buf b = {0};
 	char num[32];
 
 	tl_buf_add(&b, "", 0);
@@ -426,7 +432,8 @@ char *tl_filter_print(const struct tl_filter *f)
 		return b.data;
 	if (f->level >= 0) {
 		term_start(&b, "level");
-		tl_buf_add(&b, tl_level_name(f->level), strlen(tl_level_name(f->level)));
+		tl_buf_add(&b, tl_level_name(f->level),
+			   strlen(tl_level_name(f->level)));
 		if (!f->level_exact)
 			tl_buf_add(&b, "+", 1);
 	}
@@ -466,12 +473,13 @@ char *tl_filter_print(const struct tl_filter *f)
 }
 
 /* Literal, ASCII case-insensitive search of needle (already folded). */
-static bool contains_folded(const char *hay, size_t hay_len,
-			    const char *needle, size_t len)
+static bool contains_folded(const char *hay, size_t hay_len, const char *needle,
+			    size_t len)
 {
 	unsigned char first = (unsigned char)needle[0];
-	unsigned char upper = (first >= 'a' && first <= 'z') ?
-				      (unsigned char)(first - 32) : first;
+	unsigned char upper = (first >= 'a' && first <= 'z')
+				  ? (unsigned char)(first - 32)
+				  : first;
 
 	if (len > hay_len)
 		return false;
@@ -479,16 +487,16 @@ static bool contains_folded(const char *hay, size_t hay_len,
 
 	while (p <= last) {
 		const char *a = memchr(p, first, (size_t)(last - p) + 1);
-		const char *b = upper != first ?
-				       memchr(p, upper, (size_t)(last - p) + 1) :
-				       NULL;
+		const char *b = upper != first
+				    ? memchr(p, upper, (size_t)(last - p) + 1)
+				    : NULL;
 		const char *hit = !a ? b : (!b || a < b) ? a : b;
 		size_t i = 1;
 
 		if (!hit)
 			return false;
-		while (i < len && fold((unsigned char)hit[i]) ==
-					  (unsigned char)needle[i])
+		while (i < len &&
+		       fold((unsigned char)hit[i]) == (unsigned char)needle[i])
 			i++;
 		if (i == len)
 			return true;
@@ -510,11 +518,12 @@ static bool time_ok(const struct time_bound *t, int64_t ts, int64_t now,
 bool filter_match_text(const struct tl_filter *f, const char *message,
 		       size_t len)
 {
-	return !f || !f->q || contains_folded(message, len, f->q_folded, f->q_len);
+	return !f || !f->q ||
+	       contains_folded(message, len, f->q_folded, f->q_len);
 }
 
-bool filter_match_level_source(const struct tl_filter *f,
-			       enum tl_level level, const char *source)
+bool filter_match_level_source(const struct tl_filter *f, enum tl_level level,
+			       const char *source)
 {
 	if (!f)
 		return true;
@@ -542,8 +551,8 @@ bool tl_filter_match(const struct tl_filter *f, const struct tl_entry *e,
 	if (!time_ok(&f->since, e->ts_ms, now_ms, true) ||
 	    !time_ok(&f->until, e->ts_ms, now_ms, false))
 		return false;
-	if (f->q && !contains_folded(e->message, e->message_len, f->q_folded,
-				     f->q_len))
+	if (f->q &&
+	    !contains_folded(e->message, e->message_len, f->q_folded, f->q_len))
 		return false;
 	for (size_t i = 0; i < f->n_meta; i++)
 		if (!meta_has(e->metadata, f->meta[i].key, f->meta[i].value))

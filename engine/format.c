@@ -164,13 +164,13 @@ static void add_json_string(struct tl_buf *b, const char *s, size_t len)
 		if (p == end)
 			break;
 		if (*p == '"' || *p == '\\') {
-			char esc[2] = { '\\', (char)*p };
+			char esc[2] = {'\\', (char)*p};
 
 			tl_buf_add(b, esc, 2);
 			p++;
 		} else if (*p < 0x20) {
-			char esc[6] = { '\\', 'u', '0', '0', hex[*p >> 4],
-					hex[*p & 15] };
+			char esc[6] = {'\\', 'u',	   '0',
+				       '0',  hex[*p >> 4], hex[*p & 15]};
 
 			if (*p == '\n')
 				tl_buf_add(b, "\\n", 2);
@@ -228,14 +228,14 @@ static int parse_timestamp(const cJSON *item, int64_t *ms)
 	    item->valuedouble < 0 || item->valuedouble > 1e14)
 		return -EINVAL;
 	/* Seconds (1.7e9) or milliseconds (1.7e12) since the epoch. */
-	*ms = item->valuedouble < 1e11 ? (int64_t)(item->valuedouble * 1000) :
-					 (int64_t)item->valuedouble;
+	*ms = item->valuedouble < 1e11 ? (int64_t)(item->valuedouble * 1000)
+				       : (int64_t)item->valuedouble;
 	return 0;
 }
 
 int tl_json_line_parse(const char *line, size_t len, struct tl_json_line *out)
 {
-	struct tl_json_line r = { .level = -1 };
+	struct tl_json_line r = {.level = -1};
 	cJSON *root = cJSON_ParseWithLength(line, len);
 	const cJSON *item;
 
@@ -258,7 +258,8 @@ int tl_json_line_parse(const char *line, size_t len, struct tl_json_line *out)
 	}
 	item = cJSON_GetObjectItemCaseSensitive(root, "source");
 	if (item) {
-		if (!cJSON_IsString(item) || !tl_source_valid(item->valuestring))
+		if (!cJSON_IsString(item) ||
+		    !tl_source_valid(item->valuestring))
 			goto invalid;
 		r.source = xstrdup(item->valuestring);
 	}

@@ -20,8 +20,8 @@ struct tl_watch {
 	char id[TL_TASK_ID_MAX + 1];
 	int fd;
 	uint64_t after;
-	struct task *armed_on;		/* engine->lock */
-	struct tl_watch *next;		/* in armed_on->watches */
+	struct task *armed_on; /* engine->lock */
+	struct tl_watch *next; /* in armed_on->watches */
 };
 
 static void fire(struct tl_watch *w)

@@ -56,8 +56,9 @@ static void each_pair(const cJSON *root, meta_fn *fn, void *ctx)
 			continue;
 		if (cJSON_IsString(item)) {
 			fn(item->string,
-			   strlen(item->valuestring) <= LISTED_VALUE_MAX ?
-				   item->valuestring : NULL,
+			   strlen(item->valuestring) <= LISTED_VALUE_MAX
+			       ? item->valuestring
+			       : NULL,
 			   ctx);
 		} else if (cJSON_IsNumber(item) || cJSON_IsBool(item)) {
 			char *text = cJSON_PrintUnformatted(item);

@@ -11,7 +11,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-
 /* True if metadata (compact JSON or NULL) has key with that text value. */
 bool meta_has(const char *metadata, const char *key, const char *value);
 

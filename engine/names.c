@@ -6,8 +6,7 @@
 #include "engine.h"
 
 static const char *const level_names[TL_LEVEL_COUNT] = {
-	"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"
-};
+    "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"};
 
 const char *tl_level_name(enum tl_level level)
 {
@@ -33,7 +32,7 @@ int tl_level_parse(const char *name, size_t len)
 	return -EINVAL;
 }
 
-static const char *const status_names[] = { "running", "succeeded", "failed" };
+static const char *const status_names[] = {"running", "succeeded", "failed"};
 
 const char *tl_status_name(enum tl_status status)
 {

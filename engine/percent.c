@@ -54,10 +54,9 @@ void percent_encode(struct tl_buf *b, const char *s)
 		    (c >= '0' && c <= '9') || strchr("-._~:@", c)) {
 			tl_buf_add(b, s, 1);
 		} else {
-			char esc[3] = { '%', hex[c >> 4], hex[c & 15] };
+			char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
 
 			tl_buf_add(b, esc, 3);
 		}
 	}
 }
-

@@ -18,7 +18,7 @@ struct copied {
 	uint32_t seq;
 	uint8_t level;
 	int64_t ts_ms;
-	size_t source, message, message_len, metadata;	/* offsets in bytes */
+	size_t source, message, message_len, metadata; /* offsets in bytes */
 	bool has_metadata;
 };
 
@@ -31,13 +31,13 @@ struct memory_part {
 static struct tl_entry entry_of_pending(const struct pending *p)
 {
 	return (struct tl_entry){
-		.seq = p->seq,
-		.ts_ms = p->ts_ms,
-		.level = (enum tl_level)p->level,
-		.source = p->source,
-		.message = p->message,
-		.message_len = p->message_len,
-		.metadata = p->metadata,
+	    .seq = p->seq,
+	    .ts_ms = p->ts_ms,
+	    .level = (enum tl_level)p->level,
+	    .source = p->source,
+	    .message = p->message,
+	    .message_len = p->message_len,
+	    .metadata = p->metadata,
 	};
 }
 
@@ -105,11 +105,11 @@ static int query_stored(struct tl_engine *engine, int64_t key, uint64_t after,
 	sqlite3_bind_int64(st, 2, row_id(key, upto));
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		struct tl_entry e = {
-			.seq = (uint64_t)sqlite3_column_int64(st, 0) & UINT32_MAX,
-			.level = (enum tl_level)level_of_text(
-				sqlite3_column_text(st, 2),
-				sqlite3_column_bytes(st, 2)),
-			.source = (const char *)sqlite3_column_text(st, 3),
+		    .seq = (uint64_t)sqlite3_column_int64(st, 0) & UINT32_MAX,
+		    .level = (enum tl_level)level_of_text(
+			sqlite3_column_text(st, 2),
+			sqlite3_column_bytes(st, 2)),
+		    .source = (const char *)sqlite3_column_text(st, 3),
 		};
 		const char *ts;
 
@@ -149,7 +149,7 @@ int tl_query(struct tl_engine *engine, const char *id,
 	     const struct tl_filter *f, uint64_t after, size_t limit,
 	     tl_entry_fn *fn, void *ctx, uint64_t *next)
 {
-	struct memory_part m = { 0 };
+	struct memory_part m = {0};
 	int64_t now = tl_now_ms(), key;
 	uint64_t committed, newest, last;
 	size_t sent = 0;
@@ -185,14 +185,14 @@ int tl_query(struct tl_engine *engine, const char *id,
 	for (size_t i = 0; rc == 0 && i < m.n; i++) {
 		const struct copied *c = &m.items[i];
 		struct tl_entry e = {
-			.seq = c->seq,
-			.ts_ms = c->ts_ms,
-			.level = (enum tl_level)c->level,
-			.source = m.bytes.data + c->source,
-			.message = m.bytes.data + c->message,
-			.message_len = c->message_len,
-			.metadata = c->has_metadata ? m.bytes.data + c->metadata :
-						      NULL,
+		    .seq = c->seq,
+		    .ts_ms = c->ts_ms,
+		    .level = (enum tl_level)c->level,
+		    .source = m.bytes.data + c->source,
+		    .message = m.bytes.data + c->message,
+		    .message_len = c->message_len,
+		    .metadata =
+			c->has_metadata ? m.bytes.data + c->metadata : NULL,
 		};
 
 		sent++;

@@ -25,26 +25,26 @@ struct store {
  * records how many steps a database has had.
  */
 static const char *const migrations[] = {
-	/* 1: the tables of FR-001 / FR-002. */
-	"CREATE TABLE tasks ("
-	" key INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" id TEXT NOT NULL UNIQUE,"
-	" status TEXT NOT NULL DEFAULT 'running',"
-	" created TEXT NOT NULL,"
-	" finished TEXT);"
-	"CREATE TABLE task_logs ("
-	" id INTEGER PRIMARY KEY," /* task key << 32 | seq */
-	" task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,"
-	" timestamp TEXT NOT NULL,"
-	" level TEXT NOT NULL,"
-	" source TEXT NOT NULL,"
-	" message TEXT NOT NULL,"
-	" metadata TEXT);",
-	/* 2: exit codes, and a view that shows each entry's seq. */
-	"ALTER TABLE tasks ADD COLUMN exit_code INTEGER;"
-	"CREATE VIEW task_log_entries AS"
-	" SELECT task_id, id & 4294967295 AS seq, timestamp, level, source,"
-	" message, metadata FROM task_logs;",
+    /* 1: the tables of FR-001 / FR-002. */
+    "CREATE TABLE tasks ("
+    " key INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " id TEXT NOT NULL UNIQUE,"
+    " status TEXT NOT NULL DEFAULT 'running',"
+    " created TEXT NOT NULL,"
+    " finished TEXT);"
+    "CREATE TABLE task_logs ("
+    " id INTEGER PRIMARY KEY," /* task key << 32 | seq */
+    " task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,"
+    " timestamp TEXT NOT NULL,"
+    " level TEXT NOT NULL,"
+    " source TEXT NOT NULL,"
+    " message TEXT NOT NULL,"
+    " metadata TEXT);",
+    /* 2: exit codes, and a view that shows each entry's seq. */
+    "ALTER TABLE tasks ADD COLUMN exit_code INTEGER;"
+    "CREATE VIEW task_log_entries AS"
+    " SELECT task_id, id & 4294967295 AS seq, timestamp, level, source,"
+    " message, metadata FROM task_logs;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -106,9 +106,9 @@ fail:
 static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 {
 	return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
-				  NULL) == SQLITE_OK ?
-		       0 :
-		       -EIO;
+				  NULL) == SQLITE_OK
+		   ? 0
+		   : -EIO;
 }
 
 static int open_db(const char *path, int busy_ms, sqlite3 **out)
@@ -117,7 +117,7 @@ static int open_db(const char *path, int busy_ms, sqlite3 **out)
 
 	if (sqlite3_open_v2(path, &db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				    SQLITE_OPEN_NOMUTEX,
+				SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
 		sqlite3_close(db);
 		return -EIO;
@@ -208,8 +208,7 @@ static int64_t column_time(sqlite3_stmt *st, int col)
 	return ms;
 }
 
-int store_load(struct store *s, int64_t *next_key, store_task_fn *fn,
-	       void *ctx)
+int store_load(struct store *s, int64_t *next_key, store_task_fn *fn, void *ctx)
 {
 	sqlite3_stmt *tasks = NULL, *last = NULL, *seqs = NULL;
 	int64_t max_key = 0;
@@ -227,13 +226,14 @@ int store_load(struct store *s, int64_t *next_key, store_task_fn *fn,
 		    &seqs))
 		goto out;
 	while ((step = sqlite3_step(tasks)) == SQLITE_ROW) {
-		const char *status = (const char *)sqlite3_column_text(tasks, 2);
+		const char *status =
+		    (const char *)sqlite3_column_text(tasks, 2);
 		struct store_task t = {
-			.key = sqlite3_column_int64(tasks, 0),
-			.id = (const char *)sqlite3_column_text(tasks, 1),
-			.exit_code = sqlite3_column_int(tasks, 3),
-			.created_ms = column_time(tasks, 4),
-			.finished_ms = column_time(tasks, 5),
+		    .key = sqlite3_column_int64(tasks, 0),
+		    .id = (const char *)sqlite3_column_text(tasks, 1),
+		    .exit_code = sqlite3_column_int(tasks, 3),
+		    .created_ms = column_time(tasks, 4),
+		    .finished_ms = column_time(tasks, 5),
 		};
 		int st = status ? tl_status_parse(status, strlen(status)) : 0;
 		uint32_t last_seq = 0;

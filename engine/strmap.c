@@ -50,8 +50,8 @@ struct strmap_item *strmap_find(const struct strmap *map, const char *key)
 	return found ? &map->items[i] : NULL;
 }
 
-struct strmap_item *strmap_add(struct strmap *map, const char *key,
-			       uint64_t n, size_t max)
+struct strmap_item *strmap_add(struct strmap *map, const char *key, uint64_t n,
+			       size_t max)
 {
 	int found;
 	size_t i = strmap_locate(map, key, &found);
@@ -66,7 +66,7 @@ struct strmap_item *strmap_add(struct strmap *map, const char *key,
 		}
 		memmove(&map->items[i + 1], &map->items[i],
 			(map->n - i) * sizeof(*map->items));
-		map->items[i] = (struct strmap_item){ xstrdup(key), 0, NULL };
+		map->items[i] = (struct strmap_item){xstrdup(key), 0, NULL};
 		map->n++;
 	}
 	map->items[i].count += n;
@@ -84,7 +84,7 @@ void strmap_merge(struct strmap *dst, const struct strmap *src, size_t max)
 {
 	for (size_t i = 0; i < src->n; i++) {
 		struct strmap_item *item =
-			strmap_add(dst, src->items[i].key, src->items[i].count, 0);
+		    strmap_add(dst, src->items[i].key, src->items[i].count, 0);
 
 		if (src->items[i].child)
 			strmap_merge(strmap_child(item), src->items[i].child,

@@ -15,7 +15,7 @@
 struct strmap_item {
 	char *key;
 	uint64_t count;
-	struct strmap *child;	/* NULL until strmap_child */
+	struct strmap *child; /* NULL until strmap_child */
 };
 
 struct strmap {
@@ -23,7 +23,10 @@ struct strmap {
 	size_t n, cap;
 };
 
-#define STRMAP_INIT { NULL, 0, 0 }
+#define STRMAP_INIT                                                            \
+	{                                                                      \
+		NULL, 0, 0                                                     \
+	}
 
 void strmap_release(struct strmap *map);
 
@@ -31,8 +34,8 @@ void strmap_release(struct strmap *map);
  * Adds n to key's count, inserting the key if it is new, unless the map
  * already holds max keys (0: no cap). Returns the item or NULL when capped.
  */
-struct strmap_item *strmap_add(struct strmap *map, const char *key,
-			       uint64_t n, size_t max);
+struct strmap_item *strmap_add(struct strmap *map, const char *key, uint64_t n,
+			       size_t max);
 
 struct strmap_item *strmap_find(const struct strmap *map, const char *key);
 

@@ -31,8 +31,8 @@ void tally_pair_collect(const char *key, const char *value, void *ctx)
 {
 	struct tally_pairs *pairs = ctx;
 
-	pairs->items = xrealloc(pairs->items,
-				(pairs->n + 1) * sizeof(*pairs->items));
+	pairs->items =
+	    xrealloc(pairs->items, (pairs->n + 1) * sizeof(*pairs->items));
 	pairs->items[pairs->n].key = xstrdup(key);
 	pairs->items[pairs->n].value = value ? xstrdup(value) : NULL;
 	pairs->n++;
@@ -62,7 +62,7 @@ void tally_add(struct tally *tally, enum tl_level level, const char *source,
 	strmap_add(&tally->sources, source, 1, 0);
 	for (size_t i = 0; pairs && i < pairs->n; i++) {
 		struct strmap_item *key = strmap_add(
-			&tally->meta, pairs->items[i].key, 1, META_KEYS_MAX);
+		    &tally->meta, pairs->items[i].key, 1, META_KEYS_MAX);
 
 		if (key && pairs->items[i].value)
 			strmap_add(strmap_child(key), pairs->items[i].value, 1,
@@ -84,10 +84,12 @@ static int tally_read(struct tl_engine *engine, int64_t key, uint32_t upto,
 	sqlite3_bind_int64(r->tally, 1, row_id(key, 0));
 	sqlite3_bind_int64(r->tally, 2, row_id(key, upto));
 	while ((step = sqlite3_step(r->tally)) == SQLITE_ROW) {
-		const char *level = (const char *)sqlite3_column_text(r->tally, 0);
-		const char *source = (const char *)sqlite3_column_text(r->tally, 1);
+		const char *level =
+		    (const char *)sqlite3_column_text(r->tally, 0);
+		const char *source =
+		    (const char *)sqlite3_column_text(r->tally, 1);
 		const char *metadata =
-			(const char *)sqlite3_column_text(r->tally, 2);
+		    (const char *)sqlite3_column_text(r->tally, 2);
 		int lv = level ? tl_level_parse(level, strlen(level)) : -1;
 		struct tally_pairs pairs;
 
@@ -166,8 +168,8 @@ int tl_task_summary(struct tl_engine *engine, const char *id,
 		return rc;
 	tally_init(&sum);
 	for (int i = 0; i < TL_LEVEL_COUNT; i++)
-		sum.levels[i] = t->live.levels[i] +
-				(t->stored ? t->stored->levels[i] : 0);
+		sum.levels[i] =
+		    t->live.levels[i] + (t->stored ? t->stored->levels[i] : 0);
 	sum.total = t->live.total + (t->stored ? t->stored->total : 0);
 	strmap_merge(&sum.sources, &t->live.sources, 0);
 	strmap_merge(&sum.meta, &t->live.meta, 0);

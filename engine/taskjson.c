@@ -20,7 +20,7 @@ static void add_time(cJSON *obj, const char *name, int64_t ms)
 int tl_task_format_json(struct tl_engine *engine, const char *id,
 			struct tl_buf *out)
 {
-	struct tl_task_summary sum;
+	struct tl_task_summary sum = {0};
 	struct tl_task_info info;
 	cJSON *obj, *levels, *sources, *keys;
 	char *text;
@@ -50,7 +50,8 @@ int tl_task_format_json(struct tl_engine *engine, const char *id,
 					(double)sum.sources[i].count);
 	keys = cJSON_AddArrayToObject(obj, "meta_keys");
 	for (size_t i = 0; i < sum.n_meta_keys; i++)
-		cJSON_AddItemToArray(keys, cJSON_CreateString(sum.meta_keys[i]));
+		cJSON_AddItemToArray(keys,
+				     cJSON_CreateString(sum.meta_keys[i]));
 	tl_task_summary_release(&sum);
 	text = cJSON_PrintUnformatted(obj);
 	cJSON_Delete(obj);

@@ -144,4 +144,3 @@ int tl_retention_apply(struct tl_engine *engine, int64_t cutoff_ms)
 	pthread_mutex_unlock(&engine->lock);
 	return n;
 }
-

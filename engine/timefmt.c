@@ -100,8 +100,8 @@ static bool expect(const char **p, const char *end, char c)
 
 int tl_time_parse(const char *text, size_t len, int64_t *ms)
 {
-	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30,
-					  31, 31, 30, 31, 30, 31 };
+	static const unsigned mdays[] = {31, 29, 31, 30, 31, 30,
+					 31, 31, 30, 31, 30, 31};
 	const char *p = text, *end = text + len;
 	int y, mo, d, h = 0, mi = 0, s = 0, frac = 0;
 	int64_t offset_min = 0;
@@ -159,7 +159,7 @@ int tl_time_parse(const char *text, size_t len, int64_t *ms)
 		return -EINVAL;
 	*ms = (days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
 	       (int64_t)h * 3600 + (int64_t)mi * 60 + s - offset_min * 60) *
-		      1000 +
+		  1000 +
 	      frac;
 	return 0;
 }

@@ -51,4 +51,3 @@ char *xstrdup(const char *s)
 {
 	return xstrndup(s, strlen(s));
 }
-

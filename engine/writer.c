@@ -15,20 +15,20 @@
 #include "engine_int.h"
 #include "util.h"
 
-#define RETRY_FIRST_MS 50
+#define RETRY_FIRST_MS	   50
 #define RETENTION_EVERY_MS 60000
 
 struct batch {
-	struct pending **entries;	/* to insert */
+	struct pending **entries; /* to insert */
 	size_t n_entries, cap_entries;
-	size_t n_taken;			/* from the queue head, skipped too */
-	struct store_task *tasks;	/* records to write */
+	size_t n_taken;		  /* from the queue head, skipped too */
+	struct store_task *tasks; /* records to write */
 	unsigned *versions;
 	struct task **task_ptrs;
 	size_t n_tasks, cap_tasks;
-	struct task **deletes;		/* tasks whose rows go */
+	struct task **deletes; /* tasks whose rows go */
 	size_t n_deletes, cap_deletes;
-	uint64_t gen_done;		/* committed_gen once this commits */
+	uint64_t gen_done; /* committed_gen once this commits */
 };
 
 static void *grow(void *array, size_t *cap, size_t need, size_t size)
@@ -59,8 +59,9 @@ static void batch_snapshot(struct tl_engine *engine, struct batch *b)
 
 	for (struct task *t = engine->tasks; t; t = t->list_next) {
 		if (t->deleted && !t->delete_done) {
-			b->deletes = grow(b->deletes, &b->cap_deletes,
-					  b->n_deletes + 1, sizeof(*b->deletes));
+			b->deletes =
+			    grow(b->deletes, &b->cap_deletes, b->n_deletes + 1,
+				 sizeof(*b->deletes));
 			b->deletes[b->n_deletes++] = t;
 		} else if (!t->deleted && t->version != t->saved_version) {
 			size_t i = b->n_tasks++;
@@ -69,16 +70,15 @@ static void batch_snapshot(struct tl_engine *engine, struct batch *b)
 					sizeof(*b->tasks));
 			b->versions = xrealloc(b->versions,
 					       b->cap_tasks * sizeof(unsigned));
-			b->task_ptrs = xrealloc(b->task_ptrs,
-						b->cap_tasks *
-							sizeof(struct task *));
+			b->task_ptrs = xrealloc(
+			    b->task_ptrs, b->cap_tasks * sizeof(struct task *));
 			b->tasks[i] = (struct store_task){
-				.key = t->key,
-				.id = t->id,
-				.status = t->status,
-				.exit_code = t->exit_code,
-				.created_ms = t->created_ms,
-				.finished_ms = t->finished_ms,
+			    .key = t->key,
+			    .id = t->id,
+			    .status = t->status,
+			    .exit_code = t->exit_code,
+			    .created_ms = t->created_ms,
+			    .finished_ms = t->finished_ms,
 			};
 			b->versions[i] = t->version;
 			b->task_ptrs[i] = t;
@@ -163,7 +163,8 @@ static bool work_waiting(const struct tl_engine *engine)
 
 static bool work_urgent(const struct tl_engine *engine)
 {
-	return engine->closing || engine->flush_wanted > engine->committed_gen ||
+	return engine->closing ||
+	       engine->flush_wanted > engine->committed_gen ||
 	       engine->stats.pending >= engine->config.batch_max;
 }
 
@@ -231,7 +232,7 @@ static void free_chain(struct pending *p)
 void *writer_main(void *arg)
 {
 	struct tl_engine *engine = arg;
-	struct batch b = { 0 };
+	struct batch b = {0};
 	unsigned delay = 0;
 	int64_t next_flush = engine_monotonic_ms() + engine->config.flush_ms;
 	int64_t next_retention = 0;

@@ -11,36 +11,36 @@
 #include "fs.h"
 
 static const char readme[] =
-	"tasklogfs: the logs of tasks, as files\n"
-	"\n"
-	"  mkdir tasks/ID                 create a task; rmdir deletes it and "
-	"all its entries\n"
-	"  tasks/ID/status                running | succeeded | failed CODE "
-	"(write it to finish)\n"
-	"  tasks/ID/task.json             the task record, counts by level and "
-	"source\n"
-	"  tasks/ID/logs/all              every entry; append lines to log "
-	"(source plugin)\n"
-	"  tasks/ID/logs/all.jsonl        every entry as JSON, one a line\n"
-	"  tasks/ID/logs/by-source/S      one source; append to log as S\n"
-	"  tasks/ID/logs/level/WARNING+   at or above a level (or exactly: "
-	"level/ERROR)\n"
-	"  tasks/ID/logs/search/TERM      message contains TERM "
-	"(case-insensitive)\n"
-	"  tasks/ID/logs/meta/KEY/VALUE   metadata KEY equals VALUE\n"
-	"  tasks/ID/logs/view/FILTER      any combination: "
-	"view/source=api&level=ERROR+&q=timeout\n"
-	"  tasks/ID/logs/stream/...       the same files; reads wait for new "
-	"entries until the task ends\n"
-	"  stats, tasks/ID/logs/stats     counters\n"
-	"\n"
-	"A line written is one entry. A JSON line "
-	"{\"message\":…,\"level\":…,\"source\":…,\"metadata\":{…}}\n"
-	"is a structured entry; a plain line may start with [ERROR] or ERROR:.\n"
-	"close() returns once the lines are accepted, fsync() once they are "
-	"stored.\n"
-	"Try: tail -f tasks/ID/logs/all, grep -c timeout "
-	"tasks/ID/logs/level/ERROR+\n";
+    "tasklogfs: the logs of tasks, as files\n"
+    "\n"
+    "  mkdir tasks/ID                 create a task; rmdir deletes it and "
+    "all its entries\n"
+    "  tasks/ID/status                running | succeeded | failed CODE "
+    "(write it to finish)\n"
+    "  tasks/ID/task.json             the task record, counts by level and "
+    "source\n"
+    "  tasks/ID/logs/all              every entry; append lines to log "
+    "(source plugin)\n"
+    "  tasks/ID/logs/all.jsonl        every entry as JSON, one a line\n"
+    "  tasks/ID/logs/by-source/S      one source; append to log as S\n"
+    "  tasks/ID/logs/level/WARNING+   at or above a level (or exactly: "
+    "level/ERROR)\n"
+    "  tasks/ID/logs/search/TERM      message contains TERM "
+    "(case-insensitive)\n"
+    "  tasks/ID/logs/meta/KEY/VALUE   metadata KEY equals VALUE\n"
+    "  tasks/ID/logs/view/FILTER      any combination: "
+    "view/source=api&level=ERROR+&q=timeout\n"
+    "  tasks/ID/logs/stream/...       the same files; reads wait for new "
+    "entries until the task ends\n"
+    "  stats, tasks/ID/logs/stats     counters\n"
+    "\n"
+    "A line written is one entry. A JSON line "
+    "{\"message\":…,\"level\":…,\"source\":…,\"metadata\":{…}}\n"
+    "is a structured entry; a plain line may start with [ERROR] or ERROR:.\n"
+    "close() returns once the lines are accepted, fsync() once they are "
+    "stored.\n"
+    "Try: tail -f tasks/ID/logs/all, grep -c timeout "
+    "tasks/ID/logs/level/ERROR+\n";
 
 char *fs_render_readme(size_t *len)
 {
@@ -65,7 +65,7 @@ static void line(struct tl_buf *b, const char *name, uint64_t value)
 
 char *fs_render_stats(struct fs *fs, const char *task, size_t *len)
 {
-	struct tl_buf b = { 0 };
+	struct tl_buf b = {0};
 	struct tl_stats st;
 	struct tl_task_info info;
 
@@ -95,7 +95,7 @@ char *fs_render_stats(struct fs *fs, const char *task, size_t *len)
 
 char *fs_render_task_json(struct fs *fs, const char *task, size_t *len)
 {
-	struct tl_buf b = { 0 };
+	struct tl_buf b = {0};
 
 	if (tl_task_format_json(fs->engine, task, &b) < 0) {
 		tl_buf_release(&b);
@@ -107,7 +107,7 @@ char *fs_render_task_json(struct fs *fs, const char *task, size_t *len)
 char *fs_render_status(struct fs *fs, const char *task, size_t *len)
 {
 	struct tl_task_info info;
-	struct tl_buf b = { 0 };
+	struct tl_buf b = {0};
 	char text[64];
 	int n;
 

@@ -29,19 +29,19 @@
 enum node_kind {
 	NODE_ROOT,
 	NODE_README,
-	NODE_STATS,		/* /stats and tasks/<id>/logs/stats */
+	NODE_STATS, /* /stats and tasks/<id>/logs/stats */
 	NODE_TASKS,
 	NODE_TASK,
 	NODE_STATUS,
 	NODE_TASK_JSON,
-	NODE_LOGS,		/* logs/ and logs/stream/ */
+	NODE_LOGS, /* logs/ and logs/stream/ */
 	NODE_BY_SOURCE,
 	NODE_LEVELS,
 	NODE_SEARCH,
 	NODE_META,
 	NODE_META_KEY,
 	NODE_VIEWS,
-	NODE_LOG		/* a log file: a view of entries */
+	NODE_LOG /* a log file: a view of entries */
 };
 
 #define FS_FILTER_MAX 4096
@@ -51,7 +51,7 @@ struct node {
 	char task[TL_TASK_ID_MAX + 1];	/* "" above tasks/<id> */
 	bool stream;			/* under logs/stream/ */
 	bool jsonl;			/* all.jsonl */
-	char source[TL_SOURCE_MAX + 1];	/* appends go to this source; "" if
+	char source[TL_SOURCE_MAX + 1]; /* appends go to this source; "" if
 					 * the file is not appendable */
 	char meta_key[NAME_MAX + 1];	/* NODE_META_KEY */
 	char filter[FS_FILTER_MAX];	/* NODE_LOG: filter text */
@@ -74,18 +74,18 @@ struct fs {
 	int64_t started_ms;
 
 	pthread_mutex_t views_lock;
-	struct view *views;		/* most recently used first */
+	struct view *views; /* most recently used first */
 	size_t n_views;
 
 	pthread_mutex_t stats_lock;
-	uint64_t bad_json;		/* JSON lines stored as plain text */
-	uint64_t cut_lines;		/* lines over 1 MiB cut in parts */
-	uint64_t bad_requests;		/* EINVAL answers */
+	uint64_t bad_json;     /* JSON lines stored as plain text */
+	uint64_t cut_lines;    /* lines over 1 MiB cut in parts */
+	uint64_t bad_requests; /* EINVAL answers */
 
 	pthread_mutex_t sources_lock;
 	struct declared_source *declared; /* created by-source/<s> files */
 
-	int epoll_fd;			/* poll.c */
+	int epoll_fd; /* poll.c */
 	int stop_fd;
 	pthread_t poll_thread;
 	bool poll_running;
@@ -97,9 +97,10 @@ void fs_log_to_syslog(void);
 
 /* Counts one bad request and logs why. */
 void fs_bad_request(struct fs *fs, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
-/* ---- views (view.c) ------------------------------------------------------- */
+/* ---- views (view.c) -------------------------------------------------------
+ */
 
 struct view;
 
@@ -136,13 +137,14 @@ const char *view_task(const struct view *view);
 void view_forget_task(struct fs *fs, const char *task);
 void view_free_all(struct fs *fs);
 
-/* ---- writes (lines.c) ----------------------------------------------------- */
+/* ---- writes (lines.c) -----------------------------------------------------
+ */
 
 /* The unfinished line of one open file. */
 struct line_buffer {
 	char *data;
 	size_t len, cap;
-	unsigned cut_part;	/* parts of an over-long line written so far */
+	unsigned cut_part; /* parts of an over-long line written so far */
 };
 
 /*
@@ -161,7 +163,8 @@ int lines_finish(struct fs *fs, const char *task, const char *source,
 void line_buffer_add(struct line_buffer *lb, const char *data, size_t len);
 void line_buffer_release(struct line_buffer *lb);
 
-/* ---- declared sources --------------------------------------------------------- */
+/* ---- declared sources
+ * --------------------------------------------------------- */
 
 /* Records that tasks/<task>/logs/by-source/<source> was created. */
 void sources_declare(struct fs *fs, const char *task, const char *source);
@@ -172,7 +175,8 @@ void sources_each(struct fs *fs, const char *task,
 void sources_forget_task(struct fs *fs, const char *task);
 void sources_free_all(struct fs *fs);
 
-/* ---- poll (poll.c) ------------------------------------------------------------ */
+/* ---- poll (poll.c)
+ * ------------------------------------------------------------ */
 
 struct open_file;
 
@@ -183,20 +187,21 @@ int poll_arm(struct fs *fs, struct open_file *file, struct fuse_pollhandle *ph,
 	     uint64_t after);
 void poll_forget(struct fs *fs, struct open_file *file);
 
-/* ---- the operations (ops.c) --------------------------------------------------- */
+/* ---- the operations (ops.c)
+ * --------------------------------------------------- */
 
 /* What one open() of a file holds. */
 struct open_file {
 	struct node node;
-	struct view *view;		/* NODE_LOG */
-	char *text;			/* small files: their bytes at open */
+	struct view *view; /* NODE_LOG */
+	char *text;	   /* small files: their bytes at open */
 	size_t text_len;
-	struct line_buffer lines;	/* writes */
-	pthread_mutex_t lock;		/* lines, pos */
-	off_t pos;			/* end of the last read, for poll */
-	struct tl_watch *watch;		/* poll.c, fs->poll_lock */
-	struct fuse_pollhandle *ph;	/* poll.c, fs->poll_lock */
-	bool in_epoll;			/* poll.c, fs->poll_lock */
+	struct line_buffer lines;   /* writes */
+	pthread_mutex_t lock;	    /* lines, pos */
+	off_t pos;		    /* end of the last read, for poll */
+	struct tl_watch *watch;	    /* poll.c, fs->poll_lock */
+	struct fuse_pollhandle *ph; /* poll.c, fs->poll_lock */
+	bool in_epoll;		    /* poll.c, fs->poll_lock */
 };
 
 extern const struct fuse_operations fs_operations;

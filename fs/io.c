@@ -21,8 +21,8 @@ static bool wants_write(const struct fuse_file_info *fi)
 	return (fi->flags & O_ACCMODE) != O_RDONLY;
 }
 
-static int open_node(struct fs *fs, const char *path,
-		     struct fuse_file_info *fi, bool creating)
+static int open_node(struct fs *fs, const char *path, struct fuse_file_info *fi,
+		     bool creating)
 {
 	struct open_file *file;
 	struct tl_task_info info;
@@ -99,13 +99,14 @@ static int stream_wait(struct fs *fs, struct open_file *file)
 		if (fuse_interrupted())
 			return -EINTR;
 		/* Unmounting: let the loop's threads finish. */
-		if (fuse_session_exited(fuse_get_session(fuse_get_context()->fuse)))
+		if (fuse_session_exited(
+			fuse_get_session(fuse_get_context()->fuse)))
 			return 1;
 	}
 }
 
 int fs_read(const char *path, char *buf, size_t size, off_t off,
-		   struct fuse_file_info *fi)
+	    struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_this();
 	struct open_file *file = (struct open_file *)fi->fh;
@@ -158,9 +159,8 @@ static int write_status(struct fs *fs, struct open_file *file)
 
 		*nl = '\0';
 		fields = sscanf(text, "%15s %d", word, &code);
-		int status = fields >= 1 ?
-				     tl_status_parse(word, strlen(word)) :
-				     -EINVAL;
+		int status =
+		    fields >= 1 ? tl_status_parse(word, strlen(word)) : -EINVAL;
 
 		if (status < 0) {
 			fs_bad_request(fs,
@@ -169,10 +169,9 @@ static int write_status(struct fs *fs, struct open_file *file)
 				       file->node.task, text);
 			rc = -EINVAL;
 		} else {
-			rc = tl_task_set_status(fs->engine, file->node.task,
-						(enum tl_status)status,
-						status == TL_SUCCEEDED ? 0 :
-									 code);
+			rc = tl_task_set_status(
+			    fs->engine, file->node.task, (enum tl_status)status,
+			    status == TL_SUCCEEDED ? 0 : code);
 		}
 		text = nl + 1;
 	}
@@ -182,7 +181,7 @@ static int write_status(struct fs *fs, struct open_file *file)
 }
 
 int fs_write(const char *path, const char *buf, size_t size, off_t off,
-		    struct fuse_file_info *fi)
+	     struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_this();
 	struct open_file *file = (struct open_file *)fi->fh;
@@ -263,7 +262,7 @@ int fs_release(const char *path, struct fuse_file_info *fi)
 }
 
 int fs_poll(const char *path, struct fuse_file_info *fi,
-		   struct fuse_pollhandle *ph, unsigned *revents)
+	    struct fuse_pollhandle *ph, unsigned *revents)
 {
 	struct fs *fs = fs_this();
 	struct open_file *file = (struct open_file *)fi->fh;
@@ -297,4 +296,3 @@ int fs_poll(const char *path, struct fuse_file_info *fi,
 		return poll_arm(fs, file, ph, view_scanned(file->view));
 	return 0;
 }
-

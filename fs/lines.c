@@ -61,9 +61,8 @@ static int level_tag(const char **line, size_t *len)
 static int append_plain(struct fs *fs, const char *task, const char *source,
 			const char *line, size_t len, const char *metadata)
 {
-	struct tl_new_entry e = { .level = TL_INFO,
-				  .source = source,
-				  .metadata = metadata };
+	struct tl_new_entry e = {
+	    .level = TL_INFO, .source = source, .metadata = metadata};
 	int level = level_tag(&line, &len);
 
 	if (level >= 0)
@@ -92,12 +91,12 @@ static int append_line(struct fs *fs, const char *task, const char *source,
 		return append_plain(fs, task, source, line, len, NULL);
 	}
 	struct tl_new_entry e = {
-		.ts_ms = json.ts_ms,
-		.level = json.level >= 0 ? (enum tl_level)json.level : TL_INFO,
-		.source = json.source ? json.source : source,
-		.message = json.message,
-		.message_len = json.message_len,
-		.metadata = json.metadata,
+	    .ts_ms = json.ts_ms,
+	    .level = json.level >= 0 ? (enum tl_level)json.level : TL_INFO,
+	    .source = json.source ? json.source : source,
+	    .message = json.message,
+	    .message_len = json.message_len,
+	    .metadata = json.metadata,
 	};
 	rc = tl_append(fs->engine, task, &e, NULL);
 	tl_json_line_release(&json);
@@ -109,11 +108,11 @@ static int append_cut(struct fs *fs, const char *task, const char *source,
 		      struct line_buffer *lb, const char *data, size_t len)
 {
 	char metadata[32];
-	struct tl_new_entry e = { .level = TL_INFO,
-				  .source = source,
-				  .message = data,
-				  .message_len = len,
-				  .metadata = metadata };
+	struct tl_new_entry e = {.level = TL_INFO,
+				 .source = source,
+				 .message = data,
+				 .message_len = len,
+				 .metadata = metadata};
 
 	snprintf(metadata, sizeof(metadata), "{\"cut\":%u}", ++lb->cut_part);
 	if (lb->cut_part == 1)
@@ -179,7 +178,8 @@ int lines_write(struct fs *fs, const char *task, const char *source,
 
 			line_buffer_add(lb, data, take);
 			data += take;
-			rc = append_cut(fs, task, source, lb, lb->data, lb->len);
+			rc =
+			    append_cut(fs, task, source, lb, lb->data, lb->len);
 			lb->len = 0;
 		}
 		if (rc < 0)

@@ -21,7 +21,7 @@
 #include "fs.h"
 
 #define TASKLOGFS_VERSION "0.2.0"
-#define MAX_THREADS 128
+#define MAX_THREADS	  128
 
 extern char **environ;
 
@@ -39,18 +39,17 @@ struct options {
 enum { KEY_HELP, KEY_VERSION };
 
 static const struct fuse_opt option_spec[] = {
-	{ "db=%s", offsetof(struct options, db), 0 },
-	{ "retention=%s", offsetof(struct options, retention), 0 },
-	{ "http=%s", offsetof(struct options, http), 0 },
-	{ "mem_max=%s", offsetof(struct options, mem_max), 0 },
-	{ "flush_ms=%u", offsetof(struct options, flush_ms), 0 },
-	{ "batch_max=%u", offsetof(struct options, batch_max), 0 },
-	FUSE_OPT_KEY("-h", KEY_HELP),
-	FUSE_OPT_KEY("--help", KEY_HELP),
-	FUSE_OPT_KEY("-V", KEY_VERSION),
-	FUSE_OPT_KEY("--version", KEY_VERSION),
-	FUSE_OPT_END
-};
+    {"db=%s", offsetof(struct options, db), 0},
+    {"retention=%s", offsetof(struct options, retention), 0},
+    {"http=%s", offsetof(struct options, http), 0},
+    {"mem_max=%s", offsetof(struct options, mem_max), 0},
+    {"flush_ms=%u", offsetof(struct options, flush_ms), 0},
+    {"batch_max=%u", offsetof(struct options, batch_max), 0},
+    FUSE_OPT_KEY("-h", KEY_HELP),
+    FUSE_OPT_KEY("--help", KEY_HELP),
+    FUSE_OPT_KEY("-V", KEY_VERSION),
+    FUSE_OPT_KEY("--version", KEY_VERSION),
+    FUSE_OPT_END};
 
 static bool use_syslog;
 
@@ -101,21 +100,22 @@ static int option_key(void *data, const char *arg, int key,
 
 static void usage(const char *prog)
 {
-	printf("usage: %s [options] MOUNTPOINT\n\n"
-	       "Keeps the logs of tasks in SQLite and serves them as files.\n\n"
-	       "tasklogfs options:\n"
-	       "    -o db=PATH             the database (default ./tasklog.db)\n"
-	       "    -o flush_ms=N          commit at least every N ms "
-	       "(default 2000)\n"
-	       "    -o batch_max=N         or when N entries wait "
-	       "(default 50000)\n"
-	       "    -o mem_max=SIZE        uncommitted bytes before writers "
-	       "wait (default 256M)\n"
-	       "    -o retention=DUR       delete finished tasks older than "
-	       "DUR (30d, 12h)\n"
-	       "    -o http=ADDR:PORT|off  the web view (default "
-	       "127.0.0.1:8080)\n\n",
-	       prog);
+	printf(
+	    "usage: %s [options] MOUNTPOINT\n\n"
+	    "Keeps the logs of tasks in SQLite and serves them as files.\n\n"
+	    "tasklogfs options:\n"
+	    "    -o db=PATH             the database (default ./tasklog.db)\n"
+	    "    -o flush_ms=N          commit at least every N ms "
+	    "(default 2000)\n"
+	    "    -o batch_max=N         or when N entries wait "
+	    "(default 50000)\n"
+	    "    -o mem_max=SIZE        uncommitted bytes before writers "
+	    "wait (default 256M)\n"
+	    "    -o retention=DUR       delete finished tasks older than "
+	    "DUR (30d, 12h)\n"
+	    "    -o http=ADDR:PORT|off  the web view (default "
+	    "127.0.0.1:8080)\n\n",
+	    prog);
 }
 
 /* "30d", "12h", "90m", "45s", "2w" in milliseconds; -1 if malformed. */
@@ -128,12 +128,23 @@ static int64_t parse_duration(const char *s)
 	if (end == s || n <= 0)
 		return -1;
 	switch (*end) {
-	case 's': unit = 1000; break;
-	case 'm': unit = 60000; break;
-	case 'h': unit = 3600000; break;
-	case 'd': unit = 86400000; break;
-	case 'w': unit = 604800000; break;
-	default: return -1;
+	case 's':
+		unit = 1000;
+		break;
+	case 'm':
+		unit = 60000;
+		break;
+	case 'h':
+		unit = 3600000;
+		break;
+	case 'd':
+		unit = 86400000;
+		break;
+	case 'w':
+		unit = 604800000;
+		break;
+	default:
+		return -1;
 	}
 	if (end[1] || n > 100000)
 		return -1;
@@ -149,10 +160,23 @@ static size_t parse_size(const char *s)
 	if (end == s)
 		return 0;
 	switch (*end) {
-	case 'K': case 'k': n <<= 10; end++; break;
-	case 'M': case 'm': n <<= 20; end++; break;
-	case 'G': case 'g': n <<= 30; end++; break;
-	default: break;
+	case 'K':
+	case 'k':
+		n <<= 10;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		n <<= 20;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		n <<= 30;
+		end++;
+		break;
+	default:
+		break;
 	}
 	return *end ? 0 : (size_t)n;
 }
@@ -161,7 +185,7 @@ static size_t parse_size(const char *s)
 static void clear_stale_mount(const char *mountpoint)
 {
 	char prog[] = "fusermount3", unmount[] = "-u", lazy[] = "-z";
-	char *argv[] = { prog, unmount, lazy, (char *)mountpoint, NULL };
+	char *argv[] = {prog, unmount, lazy, (char *)mountpoint, NULL};
 	struct stat st;
 	pid_t pid;
 	int status;
@@ -213,10 +237,10 @@ static char *absolute_db(const char *db)
 int main(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct fuse_cmdline_opts cmd = { 0 };
-	struct options o = { 0 };
+	struct fuse_cmdline_opts cmd = {0};
+	struct options o = {0};
 	struct tl_config config;
-	struct fs fs = { .epoll_fd = -1, .stop_fd = -1 };
+	struct fs fs = {.epoll_fd = -1, .stop_fd = -1};
 	struct fuse *fuse = NULL;
 	struct tl_engine *probe = NULL;
 	int rc = 1, mounted = 0;
@@ -256,8 +280,9 @@ int main(int argc, char **argv)
 	}
 	if (o.retention &&
 	    (config.retention_ms = parse_duration(o.retention)) < 0) {
-		fprintf(stderr, "tasklogfs: retention=%s: a duration like 30d "
-				"or 12h\n",
+		fprintf(stderr,
+			"tasklogfs: retention=%s: a duration like 30d "
+			"or 12h\n",
 			o.retention);
 		goto out_args;
 	}
@@ -311,9 +336,8 @@ int main(int argc, char **argv)
 		struct fuse_loop_config *loop = fuse_loop_cfg_create();
 
 		fuse_loop_cfg_set_clone_fd(loop, (unsigned)cmd.clone_fd);
-		fuse_loop_cfg_set_max_threads(loop, cmd.max_threads > 10 ?
-							    cmd.max_threads :
-							    MAX_THREADS);
+		fuse_loop_cfg_set_max_threads(
+		    loop, cmd.max_threads > 10 ? cmd.max_threads : MAX_THREADS);
 		rc = fuse_loop_mt(fuse, loop);
 		fuse_loop_cfg_destroy(loop);
 	}

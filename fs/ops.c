@@ -85,8 +85,7 @@ bool fs_source_exists(struct fs *fs, const char *task, const char *source)
 	return found;
 }
 
-int fs_small_file(struct fs *fs, const struct node *n, char **text,
-		  size_t *len)
+int fs_small_file(struct fs *fs, const struct node *n, char **text, size_t *len)
 {
 	switch (n->kind) {
 	case NODE_README:
@@ -206,8 +205,7 @@ static void list_source(const char *source, void *ctx)
 	list(ctx, source);
 }
 
-static int list_task_dir(struct fs *fs, const struct node *n,
-			 struct listing *l)
+static int list_task_dir(struct fs *fs, const struct node *n, struct listing *l)
 {
 	struct tl_task_summary sum;
 	int rc = 0;
@@ -283,7 +281,7 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill,
 		      enum fuse_readdir_flags flags)
 {
 	struct fs *fs = fs_this();
-	struct listing l = { buf, fill };
+	struct listing l = {buf, fill};
 	struct tl_task_info *tasks, info;
 	size_t n_tasks;
 	struct node n;
@@ -398,21 +396,21 @@ static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 }
 
 const struct fuse_operations fs_operations = {
-	.init = fs_init,
-	.getattr = fs_getattr,
-	.readdir = fs_readdir,
-	.mkdir = fs_mkdir,
-	.rmdir = fs_rmdir,
-	.unlink = fs_unlink,
-	.open = fs_open,
-	.create = fs_create,
-	.truncate = fs_truncate,
-	.utimens = fs_utimens,
-	.chmod = fs_chmod,
-	.read = fs_read,
-	.write = fs_write,
-	.flush = fs_flush,
-	.fsync = fs_fsync,
-	.release = fs_release,
-	.poll = fs_poll,
+    .init = fs_init,
+    .getattr = fs_getattr,
+    .readdir = fs_readdir,
+    .mkdir = fs_mkdir,
+    .rmdir = fs_rmdir,
+    .unlink = fs_unlink,
+    .open = fs_open,
+    .create = fs_create,
+    .truncate = fs_truncate,
+    .utimens = fs_utimens,
+    .chmod = fs_chmod,
+    .read = fs_read,
+    .write = fs_write,
+    .flush = fs_flush,
+    .fsync = fs_fsync,
+    .release = fs_release,
+    .poll = fs_poll,
 };

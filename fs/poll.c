@@ -45,7 +45,7 @@ static void *poll_main(void *arg)
 
 int poll_start(struct fs *fs)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
 
 	fs->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	fs->stop_fd = eventfd(0, EFD_CLOEXEC);
@@ -76,8 +76,8 @@ void poll_stop(struct fs *fs)
 int poll_arm(struct fs *fs, struct open_file *file, struct fuse_pollhandle *ph,
 	     uint64_t after)
 {
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT,
-				  .data.ptr = file };
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT,
+				 .data.ptr = file};
 	int rc = 0;
 
 	pthread_mutex_lock(&poll_lock);
@@ -93,10 +93,10 @@ int poll_arm(struct fs *fs, struct open_file *file, struct fuse_pollhandle *ph,
 		/* -ENOENT fired the watch: the task is gone, which is news. */
 		int op = file->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
 
-		rc = epoll_ctl(fs->epoll_fd, op, tl_watch_fd(file->watch), &ev) <
-				     0 ?
-			     -errno :
-			     0;
+		rc = epoll_ctl(fs->epoll_fd, op, tl_watch_fd(file->watch),
+			       &ev) < 0
+			 ? -errno
+			 : 0;
 		file->in_epoll = rc == 0;
 	}
 	pthread_mutex_unlock(&poll_lock);

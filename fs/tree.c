@@ -103,18 +103,18 @@ static int resolve_logs(const char **p, struct node *n)
 	if (strcmp(seg, "all") == 0) {
 		if (!n->stream)
 			snprintf(n->source, sizeof(n->source), "plugin");
-		return next_segment(p, arg, sizeof(arg), &too_long) ? -ENOTDIR :
-								      0;
+		return next_segment(p, arg, sizeof(arg), &too_long) ? -ENOTDIR
+								    : 0;
 	}
 	if (strcmp(seg, "all.jsonl") == 0) {
 		n->jsonl = true;
-		return next_segment(p, arg, sizeof(arg), &too_long) ? -ENOTDIR :
-								      0;
+		return next_segment(p, arg, sizeof(arg), &too_long) ? -ENOTDIR
+								    : 0;
 	}
 	if (strcmp(seg, "stats") == 0 && !n->stream) {
 		n->kind = NODE_STATS;
-		return next_segment(p, arg, sizeof(arg), &too_long) ? -ENOTDIR :
-								      0;
+		return next_segment(p, arg, sizeof(arg), &too_long) ? -ENOTDIR
+								    : 0;
 	}
 	if (strcmp(seg, "stream") == 0 && !n->stream) {
 		n->kind = NODE_LOGS;
@@ -125,9 +125,11 @@ static int resolve_logs(const char **p, struct node *n)
 	static const struct {
 		const char *name;
 		enum node_kind kind;
-	} dirs[] = { { "by-source", NODE_BY_SOURCE }, { "level", NODE_LEVELS },
-		     { "search", NODE_SEARCH },	      { "meta", NODE_META },
-		     { "view", NODE_VIEWS } };
+	} dirs[] = {{"by-source", NODE_BY_SOURCE},
+		    {"level", NODE_LEVELS},
+		    {"search", NODE_SEARCH},
+		    {"meta", NODE_META},
+		    {"view", NODE_VIEWS}};
 	size_t d;
 
 	for (d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++)
@@ -179,11 +181,11 @@ static int resolve_logs(const char **p, struct node *n)
 			return -ENAMETOOLONG;
 		n->kind = NODE_LOG;
 		rc = set_filter(n, "meta.", arg, "&=");
-		if (rc == 0 && !append_escaped(n->filter, sizeof(n->filter),
-					       "=", ""))
+		if (rc == 0 &&
+		    !append_escaped(n->filter, sizeof(n->filter), "=", ""))
 			rc = -ENAMETOOLONG;
-		if (rc == 0 && !append_escaped(n->filter, sizeof(n->filter),
-					       seg, "&"))
+		if (rc == 0 &&
+		    !append_escaped(n->filter, sizeof(n->filter), seg, "&"))
 			rc = -ENAMETOOLONG;
 		break;
 	default: /* NODE_VIEWS */
@@ -211,8 +213,8 @@ int fs_resolve(const char *path, struct node *n)
 		return -ENAMETOOLONG;
 	if (strcmp(seg, "README") == 0 || strcmp(seg, "stats") == 0) {
 		n->kind = seg[0] == 'R' ? NODE_README : NODE_STATS;
-		return next_segment(&p, seg, sizeof(seg), &too_long) ? -ENOTDIR :
-								       0;
+		return next_segment(&p, seg, sizeof(seg), &too_long) ? -ENOTDIR
+								     : 0;
 	}
 	if (strcmp(seg, "tasks") != 0)
 		return -ENOENT;
@@ -231,8 +233,8 @@ int fs_resolve(const char *path, struct node *n)
 		return 0;
 	if (strcmp(seg, "status") == 0 || strcmp(seg, "task.json") == 0) {
 		n->kind = seg[0] == 's' ? NODE_STATUS : NODE_TASK_JSON;
-		return next_segment(&p, seg, sizeof(seg), &too_long) ? -ENOTDIR :
-								       0;
+		return next_segment(&p, seg, sizeof(seg), &too_long) ? -ENOTDIR
+								     : 0;
 	}
 	if (strcmp(seg, "logs") != 0)
 		return -ENOENT;

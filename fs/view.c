@@ -18,29 +18,29 @@
 #define VIEWS_KEPT 64
 /* Rendered bytes are kept while a view is smaller than this, so that a
  * file read again is a copy, not a query; the fs caps their sum too. */
-#define VIEW_TEXT_MAX ((size_t)256 << 20)
+#define VIEW_TEXT_MAX  ((size_t)256 << 20)
 #define VIEWS_TEXT_MAX ((size_t)1 << 30)
 
 static size_t text_total; /* all views' kept bytes; fs->views_lock */
 
 struct view {
-	struct view *next;		/* fs->views_lock */
-	unsigned refs;			/* fs->views_lock */
-	bool dead;			/* fs->views_lock: task deleted */
+	struct view *next; /* fs->views_lock */
+	unsigned refs;	   /* fs->views_lock */
+	bool dead;	   /* fs->views_lock: task deleted */
 	char task[TL_TASK_ID_MAX + 1];
-	char *key;			/* canonical filter + format */
+	char *key; /* canonical filter + format */
 	bool jsonl;
-	struct tl_filter *filter;	/* relative times resolved */
+	struct tl_filter *filter; /* relative times resolved */
 
-	pthread_mutex_t lock;		/* everything below */
-	int64_t task_created;		/* the task this index is of */
-	uint64_t scanned;		/* entries up to here are indexed */
+	pthread_mutex_t lock; /* everything below */
+	int64_t task_created; /* the task this index is of */
+	uint64_t scanned;     /* entries up to here are indexed */
 	uint32_t *seqs;
 	uint64_t *ends;
 	size_t n, cap;
 	int64_t mtime_ms;
 	struct tl_buf scratch;
-	struct tl_buf text;		/* bytes 0..text.len, if keep_text */
+	struct tl_buf text; /* bytes 0..text.len, if keep_text */
 	bool keep_text;
 };
 
@@ -212,7 +212,7 @@ static int render_entry(const struct tl_entry *e, void *ctx)
 ssize_t view_read(struct fs *fs, struct view *v, char *buf, size_t size,
 		  off_t off)
 {
-	struct render_ctx r = { .view = v };
+	struct render_ctx r = {.view = v};
 	uint64_t start, size_known, want = (uint64_t)off + size;
 	size_t i, j;
 	int rc = 0;
@@ -273,8 +273,7 @@ int view_get(struct fs *fs, const struct node *node, struct view **out)
 	size_t key_len;
 	int rc;
 
-	rc = tl_filter_parse(node->filter, strlen(node->filter), &filter,
-			     NULL);
+	rc = tl_filter_parse(node->filter, strlen(node->filter), &filter, NULL);
 	if (rc < 0)
 		return rc;
 	rc = tl_task_get(fs->engine, node->task, &info);
@@ -318,7 +317,8 @@ found:
 	v->refs++;
 	/* Keep a bounded number of idle views. */
 	if (fs->n_views > VIEWS_KEPT) {
-		struct view **q = &fs->views, *last_idle = NULL, **last_p = NULL;
+		struct view **q = &fs->views, *last_idle = NULL,
+			    **last_p = NULL;
 
 		for (; *q; q = &(*q)->next) {
 			if ((*q)->refs == 0) {

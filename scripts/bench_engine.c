@@ -19,7 +19,7 @@
 #include "engine.h"
 
 #define BATCH 50000
-#define RARE "zebra-unicorn"
+#define RARE  "zebra-unicorn"
 
 struct row {
 	int64_t ts_ms;
@@ -31,13 +31,12 @@ struct row {
 	bool has_metadata;
 };
 
-static const char *const sources[] = { "plugin", "superset_api", "system",
-				       "db", "scheduler" };
+static const char *const sources[] = {"plugin", "superset_api", "system", "db",
+				      "scheduler"};
 static const char *const words[] = {
-	"migrating", "dashboard", "chart", "dataset", "connection", "retry",
-	"exported", "imported", "validated", "skipped", "uploading", "batch",
-	"complete", "latency", "request", "response", "cache", "refresh"
-};
+    "migrating", "dashboard", "chart",	   "dataset",  "connection", "retry",
+    "exported",	 "imported",  "validated", "skipped",  "uploading",  "batch",
+    "complete",	 "latency",   "request",   "response", "cache",	     "refresh"};
 
 static double now_s(void)
 {
@@ -72,15 +71,17 @@ static struct row *make_rows(size_t n)
 		size_t len = 0;
 
 		r->ts_ms = t0 + (int64_t)i;
-		r->level = p < 30 ? TL_DEBUG : p < 85 ? TL_INFO :
-			   p < 95 ? TL_WARNING : TL_ERROR;
+		r->level = p < 30   ? TL_DEBUG
+			   : p < 85 ? TL_INFO
+			   : p < 95 ? TL_WARNING
+				    : TL_ERROR;
 		r->source = sources[rng() % 5];
 		len += (size_t)snprintf(r->message, sizeof(r->message),
 					"step %zu:", i);
 		while (len < 92) {
-			const char *w = i % (n / 10 + 1) == 7 && len > 40 ?
-						RARE :
-						words[rng() % 18];
+			const char *w = i % (n / 10 + 1) == 7 && len > 40
+					    ? RARE
+					    : words[rng() % 18];
 
 			len += (size_t)snprintf(r->message + len,
 						sizeof(r->message) - len, " %s",
@@ -103,8 +104,7 @@ static void die(const char *what, int rc)
 	exit(1);
 }
 
-static void fresh_db(const char *dir, const char *name, char *path,
-		     size_t size)
+static void fresh_db(const char *dir, const char *name, char *path, size_t size)
 {
 	snprintf(path, size, "%s/%s", dir, name);
 	for (const char *ext = ""; ext; ext = *ext ? NULL : "-wal") {
@@ -169,10 +169,11 @@ static double raw_insert(const char *dir, const struct row *rows, size_t n)
 	sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL",
 		     NULL, NULL, NULL);
 	key = task_key_of(db, "raw");
-	sqlite3_prepare_v2(db,
-			   "INSERT INTO task_logs(id, task_id, timestamp, level,"
-			   " source, message, metadata) VALUES(?,?,?,?,?,?,?)",
-			   -1, &st, NULL);
+	sqlite3_prepare_v2(
+	    db,
+	    "INSERT INTO task_logs(id, task_id, timestamp, level,"
+	    " source, message, metadata) VALUES(?,?,?,?,?,?,?)",
+	    -1, &st, NULL);
 	t0 = now_s();
 	for (size_t i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
@@ -181,7 +182,8 @@ static double raw_insert(const char *dir, const struct row *rows, size_t n)
 		if (i % BATCH == 0)
 			sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
 		tl_time_format(r->ts_ms, ts);
-		sqlite3_bind_int64(st, 1, (int64_t)((uint64_t)key << 32 | (i + 1)));
+		sqlite3_bind_int64(st, 1,
+				   (int64_t)((uint64_t)key << 32 | (i + 1)));
 		sqlite3_bind_text(st, 2, "raw", -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, ts, TL_TIME_LEN - 1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, tl_level_name(r->level), -1,
@@ -221,7 +223,7 @@ static struct ingest engine_insert(const char *dir, const char *name,
 {
 	char path[512];
 	struct tl_engine *engine;
-	struct ingest result = { 0 };
+	struct ingest result = {0};
 	struct tl_stats stats;
 	double t0;
 	int rc;
@@ -233,12 +235,12 @@ static struct ingest engine_insert(const char *dir, const char *name,
 	for (size_t i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
 		struct tl_new_entry e = {
-			.ts_ms = r->ts_ms,
-			.level = r->level,
-			.source = r->source,
-			.message = r->message,
-			.message_len = r->message_len,
-			.metadata = r->has_metadata ? r->metadata : NULL,
+		    .ts_ms = r->ts_ms,
+		    .level = r->level,
+		    .source = r->source,
+		    .message = r->message,
+		    .message_len = r->message_len,
+		    .metadata = r->has_metadata ? r->metadata : NULL,
 		};
 
 		rc = tl_append(engine, "big", &e, NULL);
@@ -356,7 +358,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	printf("tasklogfs engine bench: %zu entries (~100-byte messages, "
-	       "levels 30/55/10/5 %%, 5 sources, 20 %% metadata)\n\n", n);
+	       "levels 30/55/10/5 %%, 5 sources, 20 %% metadata)\n\n",
+	       n);
 
 	/* Alternate baseline and engine twice; keep the best of each. */
 	raw = raw_insert(dir, rows, n);
@@ -365,8 +368,8 @@ int main(int argc, char **argv)
 	ing2 = engine_insert(dir, "engine.db", rows, n, 0, true, &engine);
 	raw = best_of(raw, raw2);
 	ing.seconds = best_of(ing.seconds, ing2.seconds);
-	small = engine_insert(dir, "small-mem.db", rows, n, 16u << 20, false,
-			      NULL);
+	small =
+	    engine_insert(dir, "small-mem.db", rows, n, 16u << 20, false, NULL);
 
 	printf("%-44s %12s %12s %8s\n", "measure", "tasklogfs", "baseline",
 	       "ratio");
@@ -384,11 +387,11 @@ int main(int argc, char **argv)
 	/* One task's 1,000 entries, committed. */
 	tl_task_create(engine, "small");
 	for (size_t i = 0; i < 1000 && i < n; i++) {
-		struct tl_new_entry e = { .ts_ms = rows[i].ts_ms,
-					  .level = rows[i].level,
-					  .source = rows[i].source,
-					  .message = rows[i].message,
-					  .message_len = rows[i].message_len };
+		struct tl_new_entry e = {.ts_ms = rows[i].ts_ms,
+					 .level = rows[i].level,
+					 .source = rows[i].source,
+					 .message = rows[i].message,
+					 .message_len = rows[i].message_len};
 
 		tl_append(engine, "small", &e, NULL);
 	}
@@ -396,16 +399,17 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 200; i++)
 		reads[i] = query_ms(engine, "small", NULL, &got);
 	qsort(reads, 200, sizeof(double), cmp_double);
-	printf("%-44s %9.2f ms %12s %8s\n", "read one task's 1,000 entries (p50)",
-	       reads[100], "(<= 2 ms)", "");
+	printf("%-44s %9.2f ms %12s %8s\n",
+	       "read one task's 1,000 entries (p50)", reads[100], "(<= 2 ms)",
+	       "");
 	printf("%-44s %9.2f ms\n", "read one task's 1,000 entries (p99)",
 	       reads[198]);
 
 	snprintf(plain, sizeof(plain), "%s/plain.log", dir);
 	write_plain(plain, rows, n);
 
-	snprintf(cmd, sizeof(cmd),
-		 "grep -c -E ' (WARNING|ERROR|CRITICAL) ' %s", plain);
+	snprintf(cmd, sizeof(cmd), "grep -c -E ' (WARNING|ERROR|CRITICAL) ' %s",
+		 plain);
 	plain_ms = best_of(shell_ms(cmd, &want), shell_ms(cmd, &want));
 	engine_ms = best_of(query_ms(engine, "big", "level=WARNING+", &got),
 			    query_ms(engine, "big", "level=WARNING+", &got));
@@ -413,8 +417,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench: level=WARNING+ found %zu, grep %zu\n",
 			got, want);
 	printf("%-44s %9.1f ms %9.1f ms %7.2fx\n",
-	       "level=WARNING+, 1M-entry task (time, vs grep)", engine_ms, plain_ms,
-	       engine_ms / plain_ms);
+	       "level=WARNING+, 1M-entry task (time, vs grep)", engine_ms,
+	       plain_ms, engine_ms / plain_ms);
 
 	snprintf(cmd, sizeof(cmd), "grep -c -i -F '%s' %s", RARE, plain);
 	plain_ms = best_of(shell_ms(cmd, &want), shell_ms(cmd, &want));

@@ -104,13 +104,13 @@ static void test_filter_matches_each_term(void **state)
 {
 	int64_t now = 1800000000000;
 	struct tl_entry e = {
-		.seq = 7,
-		.ts_ms = now - (int64_t)10 * 60000, /* ten minutes ago */
-		.level = TL_WARNING,
-		.source = "superset_api",
-		.message = "Connection TIMEOUT to db & retry",
-		.message_len = strlen("Connection TIMEOUT to db & retry"),
-		.metadata = "{\"dashboard_id\":42,\"name\":\"sales\",\"ok\":true}",
+	    .seq = 7,
+	    .ts_ms = now - (int64_t)10 * 60000, /* ten minutes ago */
+	    .level = TL_WARNING,
+	    .source = "superset_api",
+	    .message = "Connection TIMEOUT to db & retry",
+	    .message_len = strlen("Connection TIMEOUT to db & retry"),
+	    .metadata = "{\"dashboard_id\":42,\"name\":\"sales\",\"ok\":true}",
 	};
 
 	(void)state;
@@ -189,12 +189,12 @@ static void test_levels_parse_with_aliases(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_filter_round_trips_in_canonical_form),
-		cmocka_unit_test(test_filter_rejects_bad_terms_naming_them),
-		cmocka_unit_test(test_filter_matches_each_term),
-		cmocka_unit_test(test_filter_cursor_terms_are_exposed),
-		cmocka_unit_test(test_time_parse_and_format_agree),
-		cmocka_unit_test(test_levels_parse_with_aliases),
+	    cmocka_unit_test(test_filter_round_trips_in_canonical_form),
+	    cmocka_unit_test(test_filter_rejects_bad_terms_naming_them),
+	    cmocka_unit_test(test_filter_matches_each_term),
+	    cmocka_unit_test(test_filter_cursor_terms_are_exposed),
+	    cmocka_unit_test(test_time_parse_and_format_agree),
+	    cmocka_unit_test(test_levels_parse_with_aliases),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

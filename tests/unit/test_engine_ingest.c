@@ -12,7 +12,7 @@
 
 #include "testutil.h"
 
-#define THREADS 8
+#define THREADS	   8
 #define PER_THREAD 4000
 
 struct writer_arg {
@@ -29,13 +29,12 @@ static void *concurrent_writer(void *p)
 
 	for (int j = 0; j < a->count; j++) {
 		int t = (a->thread + j) % THREADS;
-		struct tl_new_entry e = { .level = TL_INFO,
-					  .message = message };
+		struct tl_new_entry e = {.level = TL_INFO, .message = message};
 
 		snprintf(task, sizeof(task), "task%d", t);
-		e.message_len = (size_t)snprintf(message, sizeof(message),
-						 "task=%d thread=%d n=%d", t,
-						 a->thread, j);
+		e.message_len =
+		    (size_t)snprintf(message, sizeof(message),
+				     "task=%d thread=%d n=%d", t, a->thread, j);
 		if (tl_append(a->fx->engine, task, &e, NULL) != 0)
 			a->failures++;
 	}
@@ -63,7 +62,7 @@ static void check_tasks_unmixed(struct fixture *fx)
 						"task=%d thread=%d n=%d", &tt,
 						&th, &n),
 					 3);
-			assert_int_equal(tt, t); /* never the wrong task */
+			assert_int_equal(tt, t);     /* never the wrong task */
 			assert_true(n > last_n[th]); /* each writer's order */
 			last_n[th] = n;
 		}
@@ -91,7 +90,7 @@ static void test_ingest_concurrent_writers_never_mix_tasks(void **state)
 		assert_int_equal(tl_task_create(fx->engine, task), 0);
 	}
 	for (int i = 0; i < THREADS; i++) {
-		args[i] = (struct writer_arg){ fx, i, PER_THREAD, 0 };
+		args[i] = (struct writer_arg){fx, i, PER_THREAD, 0};
 		assert_int_equal(pthread_create(&threads[i], NULL,
 						concurrent_writer, &args[i]),
 				 0);
@@ -145,7 +144,8 @@ static void test_ingest_unwritable_database_keeps_entries(void **state)
 
 	lock = lock_database(fx);
 	for (int i = 0; i < 300; i++)
-		fx_append(fx, "t", TL_WARNING, "api", NULL, "while locked %d", i);
+		fx_append(fx, "t", TL_WARNING, "api", NULL, "while locked %d",
+			  i);
 	assert_int_equal(tl_task_set_status(fx->engine, "t", TL_SUCCEEDED, 0),
 			 0);
 	assert_int_equal(tl_flush(fx->engine, 600), -ETIMEDOUT);
@@ -209,9 +209,8 @@ static void *bulk_writer(void *p)
 
 	memset(message, 'x', sizeof(message));
 	for (int i = 0; i < a->count; i++) {
-		struct tl_new_entry e = { .level = TL_INFO,
-					  .message = message,
-					  .message_len = 100 };
+		struct tl_new_entry e = {
+		    .level = TL_INFO, .message = message, .message_len = 100};
 
 		if (tl_append(a->fx->engine, "big", &e, NULL) != 0)
 			a->failures++;
@@ -223,7 +222,7 @@ static void *bulk_writer(void *p)
 static void test_ingest_memory_limit_makes_writers_wait(void **state)
 {
 	struct fixture *fx = *state;
-	struct bulk_arg arg = { fx, 20000, 0, 0 };
+	struct bulk_arg arg = {fx, 20000, 0, 0};
 	struct tl_stats stats;
 	pthread_t thread;
 	sqlite3 *lock, *db;
@@ -283,20 +282,20 @@ static void test_ingest_batches_by_size(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-			test_ingest_concurrent_writers_never_mix_tasks,
-			fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(
-			test_ingest_unwritable_database_keeps_entries,
-			fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(
-			test_ingest_close_waits_out_a_short_fault, fx_setup,
-			fx_teardown),
-		cmocka_unit_test_setup_teardown(
-			test_ingest_memory_limit_makes_writers_wait, fx_setup,
-			fx_teardown),
-		cmocka_unit_test_setup_teardown(test_ingest_batches_by_size,
-						fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_ingest_concurrent_writers_never_mix_tasks, fx_setup,
+		fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_ingest_unwritable_database_keeps_entries, fx_setup,
+		fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_ingest_close_waits_out_a_short_fault, fx_setup,
+		fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_ingest_memory_limit_makes_writers_wait, fx_setup,
+		fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_ingest_batches_by_size,
+					    fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,7 +30,7 @@ static void *do_later(void *p)
 
 static int wait_with(struct fixture *fx, int what, uint64_t after)
 {
-	struct later l = { fx, 100, what };
+	struct later l = {fx, 100, what};
 	pthread_t thread;
 	int rc;
 
@@ -67,7 +67,7 @@ static uint64_t drain(int fd)
 
 static bool readable(int fd, int timeout_ms)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 
 	return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
 }
@@ -133,14 +133,13 @@ static void test_watch_on_many_tasks_stays_separate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-			test_wait_wakes_on_append_finish_and_delete, fx_setup,
-			fx_teardown),
-		cmocka_unit_test_setup_teardown(test_watch_fires_once_per_arm,
-						fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(
-			test_watch_on_many_tasks_stays_separate, fx_setup,
-			fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_wait_wakes_on_append_finish_and_delete, fx_setup,
+		fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_watch_fires_once_per_arm,
+					    fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_watch_on_many_tasks_stays_separate, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -84,9 +84,9 @@ static void test_store_bytes_are_kept_as_written(void **state)
 	struct fixture *fx = *state;
 	const char raw[] = "bad utf-8 \xff\xfe, a tab\t, a NUL \0 inside";
 	struct tl_new_entry e = {
-		.level = TL_ERROR,
-		.message = raw,
-		.message_len = sizeof(raw) - 1,
+	    .level = TL_ERROR,
+	    .message = raw,
+	    .message_len = sizeof(raw) - 1,
 	};
 	struct got got;
 
@@ -127,14 +127,14 @@ static void test_store_delete_removes_task_and_rows(void **state)
 
 	assert_int_equal(tl_task_delete(fx->engine, "doomed"), 0);
 	assert_int_equal(tl_task_get(fx->engine, "doomed", &info), -ENOENT);
-	assert_int_equal(tl_query(fx->engine, "doomed", NULL, 0, 0, NULL, NULL,
-				  NULL),
-			 -ENOENT);
-	assert_int_equal(tl_append(fx->engine, "doomed",
-				   &(struct tl_new_entry){ .message = "x",
-							   .message_len = 1 },
-				   NULL),
-			 -ENOENT);
+	assert_int_equal(
+	    tl_query(fx->engine, "doomed", NULL, 0, 0, NULL, NULL, NULL),
+	    -ENOENT);
+	assert_int_equal(
+	    tl_append(fx->engine, "doomed",
+		      &(struct tl_new_entry){.message = "x", .message_len = 1},
+		      NULL),
+	    -ENOENT);
 	assert_int_equal(tl_task_delete(fx->engine, "doomed"), -ENOENT);
 	assert_int_equal(tl_flush(fx->engine, 5000), 0);
 
@@ -151,7 +151,8 @@ static void test_store_delete_removes_task_and_rows(void **state)
 
 	/* The id can be used again, and starts afresh. */
 	assert_int_equal(tl_task_create(fx->engine, "doomed"), 0);
-	assert_int_equal(fx_append(fx, "doomed", TL_INFO, NULL, NULL, "new"), 1);
+	assert_int_equal(fx_append(fx, "doomed", TL_INFO, NULL, NULL, "new"),
+			 1);
 	fx_reopen(fx);
 	fx_query(fx, "doomed", NULL, 0, 0, &got);
 	assert_int_equal(got.n, 1);
@@ -172,12 +173,13 @@ static void test_store_schema_has_the_spec_columns(void **state)
 	assert_int_equal(tl_flush(fx->engine, 5000), 0);
 	db = fx_sql(fx);
 	/* FR-002: one query a user could type in the sqlite3 shell. */
-	assert_int_equal(sql_int(db, "SELECT count(*) FROM task_logs WHERE"
-				     " task_id='s' AND level='WARNING' AND"
-				     " source='api' AND message='m' AND"
-				     " json_extract(metadata,'$.k')='v' AND"
-				     " timestamp LIKE '20__-__-__T__:__:__.___Z'"
-				     " AND id > 0"),
+	assert_int_equal(sql_int(db,
+				 "SELECT count(*) FROM task_logs WHERE"
+				 " task_id='s' AND level='WARNING' AND"
+				 " source='api' AND message='m' AND"
+				 " json_extract(metadata,'$.k')='v' AND"
+				 " timestamp LIKE '20__-__-__T__:__:__.___Z'"
+				 " AND id > 0"),
 			 1);
 	assert_int_equal(sql_int(db, "SELECT count(*) FROM"
 				     " pragma_foreign_key_list('task_logs')"
@@ -203,25 +205,25 @@ static void test_store_upgrades_an_older_schema_in_place(void **state)
 	db = fx_sql(fx);
 	/* What version 1 of the schema wrote. */
 	assert_int_equal(
-		sqlite3_exec(db,
-			     "CREATE TABLE tasks (key INTEGER PRIMARY KEY"
-			     " AUTOINCREMENT, id TEXT NOT NULL UNIQUE, status"
-			     " TEXT NOT NULL DEFAULT 'running', created TEXT"
-			     " NOT NULL, finished TEXT);"
-			     "CREATE TABLE task_logs (id INTEGER PRIMARY KEY,"
-			     " task_id TEXT NOT NULL REFERENCES tasks(id) ON"
-			     " DELETE CASCADE, timestamp TEXT NOT NULL, level"
-			     " TEXT NOT NULL, source TEXT NOT NULL, message"
-			     " TEXT NOT NULL, metadata TEXT);"
-			     "INSERT INTO tasks VALUES(1, 'old', 'succeeded',"
-			     " '2026-01-01T00:00:00.000Z',"
-			     " '2026-01-01T00:01:00.000Z');"
-			     "INSERT INTO task_logs VALUES(4294967297, 'old',"
-			     " '2026-01-01T00:00:30.000Z', 'INFO', 'plugin',"
-			     " 'from v1', NULL);"
-			     "PRAGMA user_version = 1;",
-			     NULL, NULL, NULL),
-		SQLITE_OK);
+	    sqlite3_exec(db,
+			 "CREATE TABLE tasks (key INTEGER PRIMARY KEY"
+			 " AUTOINCREMENT, id TEXT NOT NULL UNIQUE, status"
+			 " TEXT NOT NULL DEFAULT 'running', created TEXT"
+			 " NOT NULL, finished TEXT);"
+			 "CREATE TABLE task_logs (id INTEGER PRIMARY KEY,"
+			 " task_id TEXT NOT NULL REFERENCES tasks(id) ON"
+			 " DELETE CASCADE, timestamp TEXT NOT NULL, level"
+			 " TEXT NOT NULL, source TEXT NOT NULL, message"
+			 " TEXT NOT NULL, metadata TEXT);"
+			 "INSERT INTO tasks VALUES(1, 'old', 'succeeded',"
+			 " '2026-01-01T00:00:00.000Z',"
+			 " '2026-01-01T00:01:00.000Z');"
+			 "INSERT INTO task_logs VALUES(4294967297, 'old',"
+			 " '2026-01-01T00:00:30.000Z', 'INFO', 'plugin',"
+			 " 'from v1', NULL);"
+			 "PRAGMA user_version = 1;",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(db);
 
 	fx_open(fx);
@@ -232,7 +234,8 @@ static void test_store_upgrades_an_older_schema_in_place(void **state)
 	assert_int_equal(got.n, 1);
 	assert_string_equal(got.items[0].message, "from v1");
 	got_release(&got);
-	assert_int_equal(tl_task_set_status(fx->engine, "old", TL_FAILED, 9), 0);
+	assert_int_equal(tl_task_set_status(fx->engine, "old", TL_FAILED, 9),
+			 0);
 	assert_int_equal(tl_flush(fx->engine, 5000), 0);
 	db = fx_sql(fx);
 	assert_int_equal(sql_int(db, "PRAGMA user_version"), 2);
@@ -246,9 +249,9 @@ static void test_store_refuses_a_newer_schema(void **state)
 	struct tl_engine *engine = NULL;
 	sqlite3 *db = fx_sql(fx);
 
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL,
-				      NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(tl_engine_open(&fx->config, &engine),
 			 -EPROTONOSUPPORT);
@@ -283,9 +286,8 @@ static void test_store_summary_counts_stored_and_live(void **state)
 	assert_string_equal(s.meta_keys[1], "database_uuid");
 	tl_task_summary_release(&s);
 
-	assert_int_equal(tl_task_meta_values(fx->engine, "sum", "dashboard_id",
-					     &values),
-			 0);
+	assert_int_equal(
+	    tl_task_meta_values(fx->engine, "sum", "dashboard_id", &values), 0);
 	assert_string_equal(values[0], "1");
 	assert_string_equal(values[1], "2");
 	assert_null(values[2]);
@@ -296,7 +298,7 @@ static void test_store_summary_counts_stored_and_live(void **state)
 static void test_store_rejects_bad_input(void **state)
 {
 	struct fixture *fx = *state;
-	struct tl_new_entry e = { .message = "m", .message_len = 1 };
+	struct tl_new_entry e = {.message = "m", .message_len = 1};
 
 	assert_int_equal(tl_task_create(fx->engine, ".hidden"), -EINVAL);
 	assert_int_equal(tl_task_create(fx->engine, "a/b"), -EINVAL);
@@ -323,32 +325,27 @@ static void test_store_rejects_bad_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-			test_store_entry_is_queryable_before_the_flush,
-			fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(
-			test_store_reopen_returns_every_entry, fx_setup,
-			fx_teardown),
-		cmocka_unit_test_setup_teardown(
-			test_store_bytes_are_kept_as_written, fx_setup,
-			fx_teardown),
-		cmocka_unit_test_setup_teardown(
-			test_store_delete_removes_task_and_rows, fx_setup,
-			fx_teardown),
-		cmocka_unit_test_setup_teardown(
-			test_store_schema_has_the_spec_columns, fx_setup,
-			fx_teardown),
-		cmocka_unit_test_setup_teardown(
-			test_store_upgrades_an_older_schema_in_place, fx_setup,
-			fx_teardown),
-		cmocka_unit_test_setup_teardown(
-			test_store_refuses_a_newer_schema, fx_setup,
-			fx_teardown),
-		cmocka_unit_test_setup_teardown(
-			test_store_summary_counts_stored_and_live, fx_setup,
-			fx_teardown),
-		cmocka_unit_test_setup_teardown(test_store_rejects_bad_input,
-						fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_store_entry_is_queryable_before_the_flush, fx_setup,
+		fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_store_reopen_returns_every_entry, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_store_bytes_are_kept_as_written, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_store_delete_removes_task_and_rows, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_store_schema_has_the_spec_columns, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_store_upgrades_an_older_schema_in_place, fx_setup,
+		fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_store_refuses_a_newer_schema,
+					    fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_store_summary_counts_stored_and_live, fx_setup,
+		fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_store_rejects_bad_input,
+					    fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,9 +20,8 @@ static void test_tasks_list_and_status(void **state)
 	assert_null(list);
 	assert_int_equal(tl_task_create(fx->engine, "first"), 0);
 	assert_int_equal(tl_task_create(fx->engine, "second"), 0);
-	assert_int_equal(tl_task_set_status(fx->engine, "first", TL_SUCCEEDED,
-					    0),
-			 0);
+	assert_int_equal(
+	    tl_task_set_status(fx->engine, "first", TL_SUCCEEDED, 0), 0);
 	assert_int_equal(tl_task_get(fx->engine, "first", &info), 0);
 	assert_int_equal(info.status, TL_SUCCEEDED);
 	assert_true(info.finished_ms >= info.created_ms);
@@ -49,15 +48,13 @@ static void test_retention_deletes_only_old_finished_tasks(void **state)
 	assert_int_equal(tl_task_create(fx->engine, "new-done"), 0);
 	fx_append(fx, "old-done", TL_INFO, NULL, NULL, "x");
 	fx_append(fx, "old-running", TL_INFO, NULL, NULL, "y");
-	assert_int_equal(tl_task_set_status(fx->engine, "old-done",
-					    TL_SUCCEEDED, 0),
-			 0);
+	assert_int_equal(
+	    tl_task_set_status(fx->engine, "old-done", TL_SUCCEEDED, 0), 0);
 	usleep(30 * 1000);
 	cutoff = tl_now_ms();
 	usleep(30 * 1000);
-	assert_int_equal(tl_task_set_status(fx->engine, "new-done", TL_FAILED,
-					    1),
-			 0);
+	assert_int_equal(
+	    tl_task_set_status(fx->engine, "new-done", TL_FAILED, 1), 0);
 	assert_int_equal(tl_flush(fx->engine, 5000), 0);
 
 	assert_int_equal(tl_retention_apply(fx->engine, cutoff), 1);
@@ -81,9 +78,8 @@ static void test_retention_runs_by_itself_when_configured(void **state)
 
 	assert_int_equal(tl_task_create(fx->engine, "done"), 0);
 	assert_int_equal(tl_task_create(fx->engine, "running"), 0);
-	assert_int_equal(tl_task_set_status(fx->engine, "done", TL_SUCCEEDED,
-					    0),
-			 0);
+	assert_int_equal(
+	    tl_task_set_status(fx->engine, "done", TL_SUCCEEDED, 0), 0);
 	usleep(20 * 1000);
 	fx->config.retention_ms = 10;
 	fx_reopen(fx);
@@ -128,7 +124,7 @@ static void test_query_pages_across_memory_and_disk(void **state)
 
 	assert_int_equal(tl_filter_parse("level=ERROR+", 12, &f, NULL), 0);
 	do {
-		struct page page = { 0 };
+		struct page page = {0};
 
 		assert_int_equal(tl_query(fx->engine, "p", f, after, 7,
 					  count_entry, &page, &next),
@@ -158,17 +154,16 @@ static void test_query_pages_across_memory_and_disk(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_tasks_list_and_status,
-						fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(
-			test_retention_deletes_only_old_finished_tasks,
-			fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(
-			test_retention_runs_by_itself_when_configured, fx_setup,
-			fx_teardown),
-		cmocka_unit_test_setup_teardown(
-			test_query_pages_across_memory_and_disk, fx_setup,
-			fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_tasks_list_and_status,
+					    fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_retention_deletes_only_old_finished_tasks, fx_setup,
+		fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_retention_runs_by_itself_when_configured, fx_setup,
+		fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_query_pages_across_memory_and_disk, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

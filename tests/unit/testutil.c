@@ -86,11 +86,11 @@ uint64_t fx_append(struct fixture *fx, const char *task, enum tl_level level,
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
 	struct tl_new_entry e = {
-		.level = level,
-		.source = source,
-		.message = message,
-		.message_len = strlen(message),
-		.metadata = metadata,
+	    .level = level,
+	    .source = source,
+	    .message = message,
+	    .message_len = strlen(message),
+	    .metadata = metadata,
 	};
 	assert_int_equal(tl_append(fx->engine, task, &e, &seq), 0);
 	return seq;
@@ -125,12 +125,10 @@ void fx_query(struct fixture *fx, const char *task, const char *filter,
 
 	memset(out, 0, sizeof(*out));
 	if (filter)
-		assert_int_equal(tl_filter_parse(filter, strlen(filter), &f,
-						 err),
-				 0);
-	assert_int_equal(tl_query(fx->engine, task, f, after, limit, collect,
-				  out, NULL),
-			 0);
+		assert_int_equal(
+		    tl_filter_parse(filter, strlen(filter), &f, err), 0);
+	assert_int_equal(
+	    tl_query(fx->engine, task, f, after, limit, collect, out, NULL), 0);
 	tl_filter_free(f);
 }
 

@@ -45,7 +45,7 @@ struct got_entry {
 	int64_t ts_ms;
 	enum tl_level level;
 	char source[TL_SOURCE_MAX + 1];
-	char *message;		/* NUL-terminated copy */
+	char *message; /* NUL-terminated copy */
 	size_t message_len;
 	char *metadata;
 };
