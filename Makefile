@@ -19,6 +19,8 @@ SANITIZE := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 # Recursive (=) so pkg-config runs only after scripts/deps.sh installed it.
 ENGINE_CFLAGS = $(shell pkg-config --cflags sqlite3 libcjson)
 ENGINE_LIBS   = $(shell pkg-config --libs sqlite3 libcjson) -lpthread
+WEB_CFLAGS    = $(shell pkg-config --cflags libwebsockets)
+WEB_LIBS      = $(shell pkg-config --libs libwebsockets)
 FS_CFLAGS     = $(shell pkg-config --cflags fuse3)
 FS_LIBS       = $(shell pkg-config --libs fuse3)
 TEST_CFLAGS   = $(shell pkg-config --cflags cmocka)
@@ -33,6 +35,10 @@ ENGINE_LIB := $(BUILD)/libtlengine.a
 FS_SRC     := $(wildcard fs/*.c)
 FS_OBJ     := $(FS_SRC:%.c=$(BUILD)/%.o)
 DAEMON     := $(BUILD)/tasklogfs
+
+WEB_SRC    := $(wildcard webview/*.c)
+WEB_OBJ    := $(WEB_SRC:%.c=$(BUILD)/%.o)
+WEB_LIB    := $(BUILD)/libtlweb.a
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -59,9 +65,20 @@ $(BUILD)/fs/%.o: fs/%.c
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) $(FS_CFLAGS) -c $< -o $@
 
-$(DAEMON): $(FS_OBJ) $(ENGINE_LIB)
+$(BUILD)/webview/%.o: webview/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) $(WEB_CFLAGS) -c $< -o $@
+
+$(WEB_LIB): $(WEB_OBJ)
+	@$(AR) rcs $@ $^
+
+$(BUILD)/fs/main.o: ALL_CFLAGS += -Iwebview
+
+$(DAEMON): $(FS_OBJ) $(WEB_LIB) $(ENGINE_LIB)
 	@echo "  CCLD    $@"
-	@$(CC) $(FS_OBJ) $(ENGINE_LIB) $(LDFLAGS) $(FS_LIBS) $(ENGINE_LIBS) -o $@
+	@$(CC) $(FS_OBJ) $(WEB_LIB) $(ENGINE_LIB) $(LDFLAGS) $(FS_LIBS) \
+		$(WEB_LIBS) $(ENGINE_LIBS) -o $@
 
 $(ENGINE_LIB): $(ENGINE_OBJ)
 	@$(AR) rcs $@ $^
@@ -71,11 +88,12 @@ $(BUILD)/tests/testutil.o: tests/unit/testutil.c
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c $< -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(ENGINE_LIB)
+$(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(WEB_LIB) $(ENGINE_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	@$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $< $(TESTLIB_OBJ) $(ENGINE_LIB) \
-		$(LDFLAGS) $(TEST_LIBS) $(ENGINE_LIBS) -o $@
+	@$(CC) $(ALL_CFLAGS) -Iwebview $(TEST_CFLAGS) $< $(TESTLIB_OBJ) \
+		$(WEB_LIB) $(ENGINE_LIB) $(LDFLAGS) $(TEST_LIBS) $(WEB_LIBS) \
+		$(ENGINE_LIBS) -o $@
 
 $(BENCH_BIN): scripts/bench_engine.c $(ENGINE_LIB)
 	@echo "  CCLD    $@"
@@ -110,9 +128,9 @@ lint:
 	@sh scripts/lint.sh
 
 format:
-	clang-format -i $(wildcard engine/*.[ch] fs/*.[ch] tests/unit/*.[ch] scripts/*.c)
+	clang-format -i $(wildcard engine/*.[ch] fs/*.[ch] webview/*.[ch] tests/unit/*.[ch] scripts/*.c)
 
 clean:
 	rm -rf build
 
--include $(ENGINE_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d)
+-include $(ENGINE_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(WEB_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d)

@@ -19,9 +19,11 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "webview.h"
 
 #define TASKLOGFS_VERSION "0.2.0"
 #define MAX_THREADS	  128
+#define DEFAULT_HTTP	  "127.0.0.1:8080"
 
 extern char **environ;
 
@@ -243,6 +245,7 @@ int main(int argc, char **argv)
 	struct fs fs = {.epoll_fd = -1, .stop_fd = -1};
 	struct fuse *fuse = NULL;
 	struct tl_engine *probe = NULL;
+	struct web_server *web = NULL;
 	int rc = 1, mounted = 0;
 
 	if (fuse_opt_parse(&args, &o, option_spec, option_key) < 0)
@@ -286,9 +289,6 @@ int main(int argc, char **argv)
 			o.retention);
 		goto out_args;
 	}
-	if (o.http && strcmp(o.http, "off") != 0)
-		fs_log("http=%s: the web view is not part of this build yet",
-		       o.http);
 	fs.db_path = absolute_db(o.db ? o.db : "tasklog.db");
 	if (!fs.db_path) {
 		fprintf(stderr, "tasklogfs: %s: %s\n", o.db, strerror(errno));
@@ -325,6 +325,19 @@ int main(int argc, char **argv)
 	fs.started_ms = tl_now_ms();
 	if (poll_start(&fs) < 0)
 		goto out_engine;
+	if (!o.http || strcmp(o.http, "off") != 0) {
+		const char *listen = o.http ? o.http : DEFAULT_HTTP;
+		int web_rc = web_start(fs.engine, listen, &web);
+
+		/* The mount is the product; the web view is a window on it. */
+		if (web_rc < 0)
+			fs_log("http=%s: not serving the web view (%s)", listen,
+			       web_rc == -EINVAL ? "an ADDR:PORT on loopback "
+						   "is needed"
+						 : strerror(-web_rc));
+		else
+			fs_log("web view on http://%s/", listen);
+	}
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
 		goto out_engine;
 	fs_log("mounted %s, database %s", cmd.mountpoint, fs.db_path);
@@ -346,6 +359,7 @@ int main(int argc, char **argv)
 out_engine:
 	fuse_unmount(fuse);
 	mounted = 0;
+	web_stop(web);
 	poll_stop(&fs);
 	view_free_all(&fs);
 	sources_free_all(&fs);

@@ -19,7 +19,7 @@ fail() {
 
 # Starts the daemon in the foreground (in the background of this shell).
 start_daemon() {
-	"$TASKLOGFS" -f -o "db=$DB,flush_ms=${FLUSH_MS:-100}" "$@" "$MNT" \
+	"$TASKLOGFS" -f -o "db=$DB,flush_ms=${FLUSH_MS:-100},http=${HTTP:-off}" "$@" "$MNT" \
 		>>"$T/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	for _ in $(seq 100); do

@@ -1,0 +1,243 @@
+/*
+ * server.c - libwebsockets glue: one service thread, loopback only, Host and
+ * Origin checked, requests capped, answers written as the socket allows.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libwebsockets.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "webview.h"
+
+#define ARGS_MAX 32
+#define ARG_MAX	 1024
+#define CHUNK	 65536
+
+struct web_server {
+	struct tl_engine *engine;
+	struct lws_context *context;
+	pthread_t thread;
+	volatile int stopping;
+	char host[64]; /* "127.0.0.1:8080" */
+	int port;
+};
+
+/* One HTTP transaction. */
+struct session {
+	struct web_response response;
+	size_t sent;
+};
+
+static bool host_allowed(const struct web_server *s, const char *host)
+{
+	char local[80];
+
+	if (strcmp(host, s->host) == 0)
+		return true;
+	snprintf(local, sizeof(local), "localhost:%d", s->port);
+	return strcmp(host, local) == 0;
+}
+
+/* Host must name this server (DNS rebinding), Origin, if sent, too. */
+static int check_headers(struct lws *wsi, const struct web_server *s)
+{
+	char value[256];
+
+	if (lws_hdr_copy(wsi, value, sizeof(value), WSI_TOKEN_HOST) <= 0 ||
+	    !host_allowed(s, value))
+		return 421;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0) {
+		const char *o = value;
+
+		if (lws_hdr_copy(wsi, value, sizeof(value), WSI_TOKEN_ORIGIN) <=
+		    0)
+			return 403;
+		if (strncmp(o, "http://", 7) != 0 || !host_allowed(s, o + 7))
+			return 403;
+	}
+	return 0;
+}
+
+static int start_response(struct lws *wsi, struct session *sess)
+{
+	unsigned char headers[LWS_PRE + 1024];
+	unsigned char *start = headers + LWS_PRE, *p = start;
+	unsigned char *end = headers + sizeof(headers) - 1;
+
+	if (lws_add_http_common_headers(wsi, (unsigned)sess->response.status,
+					sess->response.type,
+					sess->response.body.len, &p, end) ||
+	    lws_add_http_header_by_name(
+		wsi, (const unsigned char *)"cache-control:",
+		(const unsigned char *)"no-store", 8, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return 1;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int on_http(struct lws *wsi, struct web_server *s, struct session *sess,
+		   const char *path)
+{
+	char *args[ARGS_MAX];
+	char method[8] = "GET";
+	size_t n = 0;
+	int status = check_headers(wsi, s);
+
+	memset(sess, 0, sizeof(*sess));
+	if (status) {
+		sess->response.status = status;
+		sess->response.type = "application/json";
+		tl_buf_add(&sess->response.body,
+			   "{\"error\":\"Host or Origin is not this server\"}",
+			   45);
+		return start_response(wsi, sess);
+	}
+	if (!lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI))
+		snprintf(method, sizeof(method), "POST");
+	for (int i = 0; n < ARGS_MAX; i++) {
+		char piece[ARG_MAX];
+		int len = lws_hdr_copy_fragment(wsi, piece, sizeof(piece),
+						WSI_TOKEN_HTTP_URI_ARGS, i);
+
+		if (len < 0)
+			break;
+		args[n] = strdup(piece);
+		if (!args[n])
+			abort();
+		n++;
+	}
+	web_api_answer(s->engine, method, path, args, n, &sess->response);
+	for (size_t i = 0; i < n; i++)
+		free(args[i]);
+	return start_response(wsi, sess);
+}
+
+static int on_writable(struct lws *wsi, struct session *sess)
+{
+	unsigned char buf[LWS_PRE + CHUNK];
+	size_t left = sess->response.body.len - sess->sent;
+	size_t n = left > CHUNK ? CHUNK : left;
+	enum lws_write_protocol kind =
+	    n == left ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP;
+
+	if (n)
+		memcpy(buf + LWS_PRE, sess->response.body.data + sess->sent, n);
+	if (lws_write(wsi, buf + LWS_PRE, n, kind) != (int)n)
+		return 1;
+	sess->sent += n;
+	if (kind == LWS_WRITE_HTTP_FINAL) {
+		tl_buf_release(&sess->response.body);
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
+	}
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason,
+		    void *user, void *in, size_t len)
+{
+	struct web_server *s = lws_context_user(lws_get_context(wsi));
+	struct session *sess = user;
+
+	(void)len;
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		return on_http(wsi, s, sess, in);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return sess ? on_writable(wsi, sess) : -1;
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (sess)
+			tl_buf_release(&sess->response.body);
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+static const struct lws_protocols protocols[] = {
+    {"http", callback, sizeof(struct session), 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0}};
+
+static void *service_main(void *arg)
+{
+	struct web_server *s = arg;
+
+	while (!s->stopping)
+		if (lws_service(s->context, 0) < 0)
+			break;
+	return NULL;
+}
+
+static void quiet(int level, const char *line)
+{
+	(void)level;
+	(void)line;
+}
+
+int web_start(struct tl_engine *engine, const char *listen,
+	      struct web_server **out)
+{
+	struct lws_context_creation_info info;
+	struct web_server *s;
+	const char *colon = strrchr(listen, ':');
+	char addr[48];
+	struct in_addr ip;
+	char *end;
+	long port;
+
+	if (!colon || (size_t)(colon - listen) >= sizeof(addr))
+		return -EINVAL;
+	memcpy(addr, listen, (size_t)(colon - listen));
+	addr[colon - listen] = '\0';
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port <= 0 || port > 65535 ||
+	    inet_pton(AF_INET, addr, &ip) != 1)
+		return -EINVAL;
+	if ((ntohl(ip.s_addr) >> 24) != 127)
+		return -EINVAL; /* loopback only until there is a token */
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		abort();
+	s->engine = engine;
+	s->port = (int)port;
+	snprintf(s->host, sizeof(s->host), "%s:%ld", addr, port);
+	lws_set_log_level(LLL_ERR, quiet);
+	memset(&info, 0, sizeof(info));
+	info.port = (int)port;
+	info.iface = addr;
+	info.protocols = protocols;
+	info.user = s;
+	info.max_http_header_data = 4096;
+	info.max_http_header_pool = 32;
+	info.timeout_secs = 10;
+	info.options =
+	    LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
+	s->context = lws_create_context(&info);
+	if (!s->context) {
+		free(s);
+		return -EADDRINUSE;
+	}
+	if (pthread_create(&s->thread, NULL, service_main, s) != 0) {
+		lws_context_destroy(s->context);
+		free(s);
+		return -EAGAIN;
+	}
+	*out = s;
+	return 0;
+}
+
+void web_stop(struct web_server *s)
+{
+	if (!s)
+		return;
+	s->stopping = 1;
+	lws_cancel_service(s->context);
+	pthread_join(s->thread, NULL);
+	lws_context_destroy(s->context);
+	free(s);
+}
