@@ -35,7 +35,12 @@ def mounted():
     with open("/proc/mounts") as f:
         return any(l.split()[1] == mnt for l in f)
 
-proc = subprocess.Popen([daemon, "-f", "-o", "db=%s/bench.db" % root, mnt],
+import socket
+sock = socket.socket()
+sock.bind(("127.0.0.1", 0))
+port = sock.getsockname()[1]
+sock.close()
+proc = subprocess.Popen([daemon, "-f", "-o", "db=%s/bench.db,http=127.0.0.1:%d" % (root, port), mnt],
                         stderr=subprocess.DEVNULL)
 try:
     for _ in range(100):
@@ -84,6 +89,28 @@ try:
     again_rare, _ = run("cat %s/tasks/big/logs/search/%s | wc -l" % (mnt, RARE))
     want_w = run("grep -c -E ' (WARNING|ERROR|CRITICAL) ' " + rendered)[1]
     assert int(out_w) == int(want_w), (out_w, want_w)
+
+    # REST: one task's 1,000 entries, over one kept-alive connection.
+    import http.client
+    os.mkdir(mnt + "/tasks/small")
+    with open(mnt + "/tasks/small/logs/all", "ab") as f:
+        f.write(b"".join(data[:1000]))
+        os.fsync(f.fileno())
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    rest = []
+    for _ in range(200):
+        t = time.monotonic()
+        conn.request("GET", "/api/tasks/small/logs?limit=1000")
+        body = conn.getresponse().read()
+        rest.append((time.monotonic() - t) * 1000)
+    conn.close()
+    assert body.count(b'"seq"') == 1000
+    rest.sort()
+    t = time.monotonic()
+    for _ in range(20):
+        with open(mnt + "/tasks/small/logs/all.jsonl", "rb") as f:
+            f.read()
+    jsonl_ms = (time.monotonic() - t) / 20 * 1000
 
     # write -> stream/ reader latency
     os.mkdir(mnt + "/tasks/live")
@@ -134,6 +161,9 @@ try:
           first_rare * 1000, grep_rare * 1000, first_rare / grep_rare))
     print("%-52s %9.0f ms %9.0f ms %7.2fx" % ("cat search/%s, read again" % RARE,
           again_rare * 1000, grep_rare * 1000, again_rare / grep_rare))
+    print("%-52s %9.2f ms %9.2f ms %7.2fx" % ("REST: one task's 1,000 entries p50 (vs cat all.jsonl)",
+          rest[100], jsonl_ms, rest[100] / jsonl_ms))
+    print("%-52s %9.2f ms" % ("REST: one task's 1,000 entries p99", rest[197]))
     if lat:
         print("%-52s %9.2f ms" % ("write -> stream/ reader latency p50", statistics.median(lat)))
         print("%-52s %9.2f ms   (%d samples)" % ("write -> stream/ reader latency p99",
