@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "webview.h"
+#include "webview_int.h"
 
 static void add(struct tl_buf *b, const char *s)
 {
@@ -96,32 +96,36 @@ static void encode_value(struct tl_buf *b, const char *s)
 }
 
 /*
- * Rebuilds the filter text from decoded query pieces. A form-encoded '+'
- * arrives as a space; a level cannot contain one, so "INFO " is "INFO+".
+ * A form-encoded '+' arrives as a space; a level cannot contain one, so
+ * "INFO " is read as "INFO+".
  */
+void web_filter_add_arg(struct tl_buf *text, const char *piece)
+{
+	const char *eq = strchr(piece, '=');
+	size_t key_len = eq ? (size_t)(eq - piece) : strlen(piece);
+	char value[1024];
+
+	if (text->len)
+		add(text, "&");
+	tl_buf_add(text, piece, key_len);
+	if (!eq)
+		return;
+	add(text, "=");
+	snprintf(value, sizeof(value), "%s", eq + 1);
+	if (key_len == 5 && strncmp(piece, "level", 5) == 0) {
+		size_t len = strlen(value);
+
+		if (len && value[len - 1] == ' ')
+			value[len - 1] = '+';
+	}
+	encode_value(text, value);
+}
+
 static void filter_text(char *const *args, size_t n, struct tl_buf *text)
 {
 	add(text, "");
-	for (size_t i = 0; i < n; i++) {
-		char *eq = strchr(args[i], '=');
-		size_t key_len = eq ? (size_t)(eq - args[i]) : strlen(args[i]);
-		char value[1024];
-
-		if (text->len)
-			add(text, "&");
-		tl_buf_add(text, args[i], key_len);
-		if (!eq)
-			continue;
-		add(text, "=");
-		snprintf(value, sizeof(value), "%s", eq + 1);
-		if (key_len == 5 && strncmp(args[i], "level", 5) == 0) {
-			size_t len = strlen(value);
-
-			if (len && value[len - 1] == ' ')
-				value[len - 1] = '+';
-		}
-		encode_value(text, value);
-	}
+	for (size_t i = 0; i < n; i++)
+		web_filter_add_arg(text, args[i]);
 }
 
 struct page {

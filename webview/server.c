@@ -10,25 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "webview.h"
+#include "webview_int.h"
 
 #define ARGS_MAX 32
 #define ARG_MAX	 1024
 #define CHUNK	 65536
 
-struct web_server {
-	struct tl_engine *engine;
-	struct lws_context *context;
-	pthread_t thread;
-	volatile int stopping;
-	char host[64]; /* "127.0.0.1:8080" */
-	int port;
-};
-
-/* One HTTP transaction. */
+/* One connection: an HTTP transaction, or a WebSocket client. */
 struct session {
 	struct web_response response;
 	size_t sent;
+	struct web_client *client;
 };
 
 static bool host_allowed(const struct web_server *s, const char *host)
@@ -143,8 +135,27 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 	struct web_server *s = lws_context_user(lws_get_context(wsi));
 	struct session *sess = user;
 
-	(void)len;
 	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		/* The WebSocket handshake: the same Host and Origin rules. */
+		return check_headers(wsi, s) ? -1 : 0;
+	case LWS_CALLBACK_ESTABLISHED:
+		memset(sess, 0, sizeof(*sess));
+		return live_open(s, wsi, &sess->client);
+	case LWS_CALLBACK_RECEIVE:
+		if (!lws_is_first_fragment(wsi) || !lws_is_final_fragment(wsi))
+			return -1; /* one frame, within rx_buffer_size */
+		return live_receive(s, sess->client, in, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return live_writable(s, sess->client);
+	case LWS_CALLBACK_CLOSED:
+		live_close(s, sess->client);
+		sess->client = NULL;
+		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (s)
+			live_wake_marked(s);
+		return 0;
 	case LWS_CALLBACK_HTTP:
 		return on_http(wsi, s, sess, in);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
@@ -204,6 +215,13 @@ int web_start(struct tl_engine *engine, const char *listen,
 	if (!s)
 		abort();
 	s->engine = engine;
+	s->epoll_fd = s->stop_fd = -1;
+	if (live_start(s) < 0) {
+		live_stop(s);
+		live_release(s);
+		free(s);
+		return -EIO;
+	}
 	s->port = (int)port;
 	snprintf(s->host, sizeof(s->host), "%s:%ld", addr, port);
 	lws_set_log_level(LLL_ERR, quiet);
@@ -219,11 +237,15 @@ int web_start(struct tl_engine *engine, const char *listen,
 	    LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
 	s->context = lws_create_context(&info);
 	if (!s->context) {
+		live_stop(s);
+		live_release(s);
 		free(s);
 		return -EADDRINUSE;
 	}
 	if (pthread_create(&s->thread, NULL, service_main, s) != 0) {
+		live_stop(s);
 		lws_context_destroy(s->context);
+		live_release(s);
 		free(s);
 		return -EAGAIN;
 	}
@@ -238,6 +260,8 @@ void web_stop(struct web_server *s)
 	s->stopping = 1;
 	lws_cancel_service(s->context);
 	pthread_join(s->thread, NULL);
-	lws_context_destroy(s->context);
+	live_stop(s);
+	lws_context_destroy(s->context); /* closes clients: live_close */
+	live_release(s);
 	free(s);
 }
