@@ -37,7 +37,7 @@ FS_OBJ     := $(FS_SRC:%.c=$(BUILD)/%.o)
 DAEMON     := $(BUILD)/tasklogfs
 
 WEB_SRC    := $(wildcard webview/*.c)
-WEB_OBJ    := $(WEB_SRC:%.c=$(BUILD)/%.o)
+WEB_OBJ    := $(WEB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/webview/page.o
 WEB_LIB    := $(BUILD)/libtlweb.a
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
@@ -69,6 +69,13 @@ $(BUILD)/webview/%.o: webview/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) $(WEB_CFLAGS) -c $< -o $@
+
+$(BUILD)/webview/page.c: webview/page.html scripts/embed.sh
+	@mkdir -p $(dir $@)
+	@sh scripts/embed.sh $< web_page >$@
+
+$(BUILD)/webview/page.o: $(BUILD)/webview/page.c
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(WEB_LIB): $(WEB_OBJ)
 	@$(AR) rcs $@ $^

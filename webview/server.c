@@ -102,7 +102,14 @@ static int on_http(struct lws *wsi, struct web_server *s, struct session *sess,
 			abort();
 		n++;
 	}
-	web_api_answer(s->engine, method, path, args, n, &sess->response);
+	if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) {
+		sess->response.status = strcmp(method, "GET") ? 405 : 200;
+		sess->response.type = "text/html; charset=utf-8";
+		tl_buf_add(&sess->response.body, web_page, web_page_len);
+	} else {
+		web_api_answer(s->engine, method, path, args, n,
+			       &sess->response);
+	}
 	for (size_t i = 0; i < n; i++)
 		free(args[i]);
 	return start_response(wsi, sess);

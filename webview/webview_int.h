@@ -32,6 +32,10 @@ struct web_server {
 	bool notifier_running;
 };
 
+/* page.html, embedded by scripts/embed.sh. */
+extern const unsigned char web_page[];
+extern const size_t web_page_len;
+
 /* api.c: appends one decoded query piece "key=value" to a filter text,
  * encoding the value again so that the grammar splits and decodes it
  * exactly once. */
