@@ -11,3 +11,6 @@ trap 'rm -rf "$dir"' EXIT INT TERM
 "$engine_bench" "$dir" "${BENCH_ENTRIES:-1000000}"
 echo
 python3 scripts/bench_mount.py "$daemon" "$engine_bench" "$dir" "${BENCH_ENTRIES:-1000000}"
+echo
+echo "page (headless Chromium, 100k-entry task):"
+TASKLOGFS=$daemon bash tests/mount/test_web_browser.sh | grep -E "source filter" | sed 's/^[# \\]*/  /' || true

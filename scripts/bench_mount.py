@@ -112,6 +112,23 @@ try:
             f.read()
     jsonl_ms = (time.monotonic() - t) / 20 * 1000
 
+    # write -> WebSocket client latency
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
+    from wsclient import WS
+    os.mkdir(mnt + "/tasks/wslive")
+    ws = WS(port, "/ws/tasks/wslive/logs?level=DEBUG%2B")
+    fd_w = os.open(mnt + "/tasks/wslive/logs/all", os.O_WRONLY | os.O_APPEND)
+    ws_lat = []
+    for i in range(300):
+        t = time.monotonic()
+        os.write(fd_w, b"ws ping %d\n" % i)
+        got = ws.entries(1)
+        ws_lat.append((time.monotonic() - t) * 1000)
+        time.sleep(0.002)
+    os.close(fd_w)
+    ws.close()
+    ws_lat.sort()
+
     # write -> stream/ reader latency
     os.mkdir(mnt + "/tasks/live")
     lat = []
@@ -164,6 +181,8 @@ try:
     print("%-52s %9.2f ms %9.2f ms %7.2fx" % ("REST: one task's 1,000 entries p50 (vs cat all.jsonl)",
           rest[100], jsonl_ms, rest[100] / jsonl_ms))
     print("%-52s %9.2f ms" % ("REST: one task's 1,000 entries p99", rest[197]))
+    print("%-52s %9.2f ms" % ("write -> WebSocket client latency p50", ws_lat[150]))
+    print("%-52s %9.2f ms   (300 samples)" % ("write -> WebSocket client latency p99", ws_lat[296]))
     if lat:
         print("%-52s %9.2f ms" % ("write -> stream/ reader latency p50", statistics.median(lat)))
         print("%-52s %9.2f ms   (%d samples)" % ("write -> stream/ reader latency p99",

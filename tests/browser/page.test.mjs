@@ -88,7 +88,7 @@ test("the log page, as a user uses it", async () => {
       return s.length > 0 && s.every((x) => x === "system");
     });
     const ms = Date.now() - t0;
-    console.log(`# source filter on a 100k-entry task: rows shown in ${ms} ms`);
+    console.log(`source filter on a 100k-entry task: rows shown in ${ms} ms`);
 
     // #e<seq> anchors one entry.
     await page.goto(base + "/?task=mixed&level=DEBUG%2B#e5");
