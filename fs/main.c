@@ -31,6 +31,7 @@ struct options {
 	char *db;
 	char *retention;
 	char *http;
+	char *token;
 	char *mem_max;
 	unsigned flush_ms;
 	unsigned batch_max;
@@ -44,6 +45,7 @@ static const struct fuse_opt option_spec[] = {
     {"db=%s", offsetof(struct options, db), 0},
     {"retention=%s", offsetof(struct options, retention), 0},
     {"http=%s", offsetof(struct options, http), 0},
+    {"token=%s", offsetof(struct options, token), 0},
     {"mem_max=%s", offsetof(struct options, mem_max), 0},
     {"flush_ms=%u", offsetof(struct options, flush_ms), 0},
     {"batch_max=%u", offsetof(struct options, batch_max), 0},
@@ -116,7 +118,9 @@ static void usage(const char *prog)
 	    "    -o retention=DUR       delete finished tasks older than "
 	    "DUR (30d, 12h)\n"
 	    "    -o http=ADDR:PORT|off  the web view (default "
-	    "127.0.0.1:8080)\n\n",
+	    "127.0.0.1:8080)\n"
+	    "    -o token=SECRET        required by the web view; needed "
+	    "beyond loopback\n\n",
 	    prog);
 }
 
@@ -327,14 +331,16 @@ int main(int argc, char **argv)
 		goto out_engine;
 	if (!o.http || strcmp(o.http, "off") != 0) {
 		const char *listen = o.http ? o.http : DEFAULT_HTTP;
-		int web_rc = web_start(fs.engine, listen, &web);
+		int web_rc = web_start(fs.engine, listen, o.token, &web);
 
 		/* The mount is the product; the web view is a window on it. */
 		if (web_rc < 0)
 			fs_log("http=%s: not serving the web view (%s)", listen,
-			       web_rc == -EINVAL ? "an ADDR:PORT on loopback "
-						   "is needed"
-						 : strerror(-web_rc));
+			       web_rc == -EINVAL ? "an IPv4 ADDR:PORT is needed"
+			       : web_rc == -EACCES
+				   ? "beyond loopback, -o token= of 16+ "
+				     "characters is needed"
+				   : strerror(-web_rc));
 		else
 			fs_log("web view on http://%s/", listen);
 	}
@@ -380,6 +386,7 @@ out_args:
 	free(o.db);
 	free(o.retention);
 	free(o.http);
+	free(o.token);
 	free(o.mem_max);
 	return rc;
 }

@@ -161,7 +161,8 @@ int live_open(struct web_server *s, struct lws *wsi, struct web_client **out)
 		if (lws_hdr_copy_fragment(wsi, piece, sizeof(piece),
 					  WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
 			break;
-		web_filter_add_arg(&text, piece);
+		if (strncmp(piece, "token=", 6) != 0)
+			web_filter_add_arg(&text, piece);
 	}
 	tl_buf_add(&text, "", 0);
 	rc = tl_filter_parse(text.data, text.len, &c->filter, err);

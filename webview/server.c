@@ -33,21 +33,57 @@ static bool host_allowed(const struct web_server *s, const char *host)
 	return strcmp(host, local) == 0;
 }
 
-/* Host must name this server (DNS rebinding), Origin, if sent, too. */
-static int check_headers(struct lws *wsi, const struct web_server *s)
+/* Compares in time that does not depend on where the strings differ. */
+static bool same_secret(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char diff = la != lb;
+
+	for (size_t i = 0; i < la; i++)
+		diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+	return diff == 0;
+}
+
+/* The token, as "Authorization: Bearer T" or a token=T query piece. */
+static bool token_given(struct lws *wsi, const struct web_server *s)
 {
 	char value[256];
 
-	if (lws_hdr_copy(wsi, value, sizeof(value), WSI_TOKEN_HOST) <= 0 ||
-	    !host_allowed(s, value))
-		return 421;
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0) {
-		const char *o = value;
+	if (lws_hdr_copy(wsi, value, sizeof(value),
+			 WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+	    strncmp(value, "Bearer ", 7) == 0 &&
+	    same_secret(value + 7, s->token))
+		return true;
+	for (int i = 0; i < 64; i++) {
+		if (lws_hdr_copy_fragment(wsi, value, sizeof(value),
+					  WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
+			break;
+		if (strncmp(value, "token=", 6) == 0 &&
+		    same_secret(value + 6, s->token))
+			return true;
+	}
+	return false;
+}
 
-		if (lws_hdr_copy(wsi, value, sizeof(value), WSI_TOKEN_ORIGIN) <=
-		    0)
+/*
+ * On loopback, Host must name this server (against DNS rebinding); with a
+ * token, the token must be given. Either way an Origin, if sent, must be
+ * the site the request is addressed to.
+ */
+static int check_headers(struct lws *wsi, const struct web_server *s)
+{
+	char host[256], origin[256];
+
+	if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
+		return 421;
+	if (s->token ? !token_given(wsi, s) : !host_allowed(s, host))
+		return s->token ? 401 : 421;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0) {
+		if (lws_hdr_copy(wsi, origin, sizeof(origin),
+				 WSI_TOKEN_ORIGIN) <= 0)
 			return 403;
-		if (strncmp(o, "http://", 7) != 0 || !host_allowed(s, o + 7))
+		if (strncmp(origin, "http://", 7) != 0 ||
+		    strcmp(origin + 7, host) != 0)
 			return 403;
 	}
 	return 0;
@@ -83,9 +119,12 @@ static int on_http(struct lws *wsi, struct web_server *s, struct session *sess,
 	if (status) {
 		sess->response.status = status;
 		sess->response.type = "application/json";
-		tl_buf_add(&sess->response.body,
-			   "{\"error\":\"Host or Origin is not this server\"}",
-			   45);
+		const char *why =
+		    status == 401
+			? "{\"error\":\"a token is needed\"}"
+			: "{\"error\":\"Host or Origin is not this server\"}";
+
+		tl_buf_add(&sess->response.body, why, strlen(why));
 		return start_response(wsi, sess);
 	}
 	if (!lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI))
@@ -97,6 +136,8 @@ static int on_http(struct lws *wsi, struct web_server *s, struct session *sess,
 
 		if (len < 0)
 			break;
+		if (strncmp(piece, "token=", 6) == 0)
+			continue; /* not part of the filter */
 		args[n] = strdup(piece);
 		if (!args[n])
 			abort();
@@ -196,7 +237,7 @@ static void quiet(int level, const char *line)
 	(void)line;
 }
 
-int web_start(struct tl_engine *engine, const char *listen,
+int web_start(struct tl_engine *engine, const char *listen, const char *token,
 	      struct web_server **out)
 {
 	struct lws_context_creation_info info;
@@ -215,13 +256,14 @@ int web_start(struct tl_engine *engine, const char *listen,
 	if (*end || port <= 0 || port > 65535 ||
 	    inet_pton(AF_INET, addr, &ip) != 1)
 		return -EINVAL;
-	if ((ntohl(ip.s_addr) >> 24) != 127)
-		return -EINVAL; /* loopback only until there is a token */
+	if ((ntohl(ip.s_addr) >> 24) != 127 && (!token || strlen(token) < 16))
+		return -EACCES; /* beyond loopback, only with a token */
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		abort();
 	s->engine = engine;
+	s->token = token && *token ? strdup(token) : NULL;
 	s->epoll_fd = s->stop_fd = -1;
 	if (live_start(s) < 0) {
 		live_stop(s);
@@ -270,5 +312,6 @@ void web_stop(struct web_server *s)
 	live_stop(s);
 	lws_context_destroy(s->context); /* closes clients: live_close */
 	live_release(s);
+	free(s->token);
 	free(s);
 }

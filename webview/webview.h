@@ -16,11 +16,14 @@
 struct web_server;
 
 /*
- * Listens on listen ("ADDR:PORT"; ADDR must be a loopback address, since
- * no token scheme exists yet) and starts serving engine. -EINVAL for a bad
- * or non-loopback address, -EADDRINUSE or -EIO when it cannot listen.
+ * Listens on listen ("ADDR:PORT", IPv4) and starts serving engine. With a
+ * token (NULL: none), every request must carry it ("Authorization: Bearer
+ * T" or a token=T query piece); an ADDR that is not loopback needs one of
+ * at least 16 characters. -EINVAL for a bad address, -EACCES for a
+ * non-loopback one without a token, -EADDRINUSE or -EIO when it cannot
+ * listen.
  */
-int web_start(struct tl_engine *engine, const char *listen,
+int web_start(struct tl_engine *engine, const char *listen, const char *token,
 	      struct web_server **out);
 
 /* Stops serving and frees the server. web_stop(NULL) does nothing. */

@@ -21,6 +21,7 @@ struct web_server {
 	pthread_t thread;
 	volatile int stopping;
 	char host[64]; /* "127.0.0.1:8080", for Host checks */
+	char *token;   /* required when set */
 	int port;
 
 	/* live.c */

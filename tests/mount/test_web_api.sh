@@ -73,3 +73,34 @@ print("ok - errors as JSON with 400/404; foreign Host 421, foreign Origin 403")
 PY
 stop_daemon
 ok "clean exit with the web view running"
+
+# Beyond loopback the web view needs a token (traffic here stays on 127.0.0.1).
+HTTP=0.0.0.0:$PORT start_daemon
+eventually grep -q "beyond loopback, -o token= of 16+ characters is needed" "$T/daemon.log"
+stop_daemon
+TOKEN=0123456789abcdef-secret
+HTTP=0.0.0.0:$PORT start_daemon -o "token=$TOKEN"
+eventually grep -q "web view on http://0.0.0.0:$PORT/" "$T/daemon.log"
+PYTHONPATH=$(dirname "$0")/../lib python3 - "$PORT" "$TOKEN" <<'PY'
+import json, sys, urllib.error, urllib.request
+from wsclient import WS
+port, token = int(sys.argv[1]), sys.argv[2]
+def status(path, headers={}):
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+assert status("/api/tasks") == 401
+assert status("/api/tasks", {"Authorization": "Bearer wrong"}) == 401
+assert status("/api/tasks", {"Authorization": "Bearer " + token}) == 200
+assert status("/api/tasks?token=" + token) == 200
+assert status("/api/tasks/web/logs?level=INFO%2B&token=" + token) == 200
+assert status("/?token=" + token) == 200
+assert WS(port, "/ws/tasks/web/logs").status != 101
+ws = WS(port, "/ws/tasks/web/logs?token=%s&limit=5" % token)
+assert ws.status == 101 and len(ws.entries(5)) >= 5
+print("ok - beyond loopback: token required (Bearer or ?token=), on HTTP and WebSocket")
+PY
+stop_daemon
