@@ -90,6 +90,20 @@ test("the log page, as a user uses it", async () => {
     const ms = Date.now() - t0;
     console.log(`source filter on a 100k-entry task: rows shown in ${ms} ms`);
 
+    // A lost connection reconnects and resumes: no gap, no duplicate.
+    await page.goto(base + "/?task=mixed&level=DEBUG%2B");
+    await page.waitForFunction(() => /^\d+ entries/.test(document.getElementById("state").textContent));
+    const before = await page.evaluate(() => entries.length);
+    await page.evaluate(() => ws.close());
+    await page.waitForFunction(() => /reconnecting/.test(document.getElementById("conn").textContent));
+    for (let i = 0; i < 5; i++) appendFileSync(`${mnt}/tasks/mixed/logs/all`, `while away ${i}\n`);
+    await page.waitForFunction((n) => entries.length === n + 5, before, { timeout: 10000 });
+    const seqs = await page.evaluate(() => entries.map((e) => e.seq));
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+    assert.equal(new Set(seqs).size, seqs.length, "duplicates after reconnecting");
+    assert.equal(seqs[seqs.length - 1] - seqs[0] + 1, seqs.length, "a gap after reconnecting");
+    assert.equal(await page.textContent("#conn"), "live");
+
     // #e<seq> anchors one entry.
     await page.goto(base + "/?task=mixed&level=DEBUG%2B#e5");
     await page.waitForSelector("#e5.anchor");

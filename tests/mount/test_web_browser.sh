@@ -36,5 +36,5 @@ PORT=$PORT MNT=$MNT SHOTS=$ROOT/build/artifacts node --test 2>&1 | tee "$T/node.
 	grep -E "source filter|^# (pass|fail)|^not ok|Error|assert" || true
 grep -q "^# fail 0" "$T/node.out" || { cat "$T/node.out" >&2; fail "browser test failed"; }
 cd "$ROOT"
-ok "the page: task list, INFO+ default, source/search/metadata filters, live append, 100k scroll, permalink, #e anchor, deleted task"
+ok "the page: task list, INFO+ default, source/search/metadata filters, live append, 100k scroll, permalink, #e anchor, reconnect without gaps, deleted task"
 stop_daemon
