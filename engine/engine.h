@@ -350,6 +350,12 @@ struct tl_buf {
 };
 
 void tl_buf_add(struct tl_buf *buf, const void *data, size_t len);
+
+/*
+ * Appends s percent-encoded: all but letters, digits, "-._~" and the
+ * characters in keep become %XX (the way filter values are printed).
+ */
+void tl_buf_add_encoded(struct tl_buf *buf, const char *s, const char *keep);
 void tl_buf_release(struct tl_buf *buf);
 
 /*

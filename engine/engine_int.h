@@ -142,10 +142,8 @@ bool filter_match_level_source(const struct tl_filter *filter,
 bool filter_match_text(const struct tl_filter *filter, const char *message,
 		       size_t len);
 
-/* percent.c: %XX decoding (NULL if malformed or it would hold a NUL), and
- * encoding of all but letters, digits and - . _ ~ : @ */
+/* percent.c: %XX decoding (NULL if malformed or it would hold a NUL). */
 char *percent_decode(const char *s, size_t len);
-void percent_encode(struct tl_buf *b, const char *s);
 
 /* writer.c */
 void *writer_main(void *arg);

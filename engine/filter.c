@@ -442,20 +442,20 @@ char *tl_filter_print(const struct tl_filter *f)
 		for (size_t i = 0; i < f->n_sources; i++) {
 			if (i)
 				tl_buf_add(&b, ",", 1);
-			percent_encode(&b, f->sources[i]);
+			tl_buf_add_encoded(&b, f->sources[i], ":@");
 		}
 	}
 	if (f->q) {
 		term_start(&b, "q");
-		percent_encode(&b, f->q);
+		tl_buf_add_encoded(&b, f->q, ":@");
 	}
 	for (size_t i = 0; i < f->n_meta; i++) {
 		if (b.len)
 			tl_buf_add(&b, "&", 1);
 		tl_buf_add(&b, "meta.", strlen("meta."));
-		percent_encode(&b, f->meta[i].key);
+		tl_buf_add_encoded(&b, f->meta[i].key, ":@");
 		tl_buf_add(&b, "=", 1);
-		percent_encode(&b, f->meta[i].value);
+		tl_buf_add_encoded(&b, f->meta[i].value, ":@");
 	}
 	print_time(&b, "since", &f->since);
 	print_time(&b, "until", &f->until);

@@ -42,8 +42,7 @@ char *percent_decode(const char *s, size_t len)
 	return out;
 }
 
-/* Percent-encodes all but letters, digits and - . _ ~ : @ */
-void percent_encode(struct tl_buf *b, const char *s)
+void tl_buf_add_encoded(struct tl_buf *b, const char *s, const char *keep)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
@@ -51,7 +50,8 @@ void percent_encode(struct tl_buf *b, const char *s)
 		unsigned char c = (unsigned char)*s;
 
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || strchr("-._~:@", c)) {
+		    (c >= '0' && c <= '9') || strchr("-._~", c) ||
+		    strchr(keep, c)) {
 			tl_buf_add(b, s, 1);
 		} else {
 			char esc[3] = {'%', hex[c >> 4], hex[c & 15]};

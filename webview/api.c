@@ -76,25 +76,6 @@ static void list_tasks(struct tl_engine *engine, struct web_response *out)
 	free(tasks);
 }
 
-/* Percent-encodes what the grammar would split on or decode again. */
-static void encode_value(struct tl_buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || strchr("-._~:@,+", c)) {
-			tl_buf_add(b, s, 1);
-		} else {
-			char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-
-			tl_buf_add(b, esc, 3);
-		}
-	}
-}
-
 /*
  * A form-encoded '+' arrives as a space; a level cannot contain one, so
  * "INFO " is read as "INFO+".
@@ -118,7 +99,8 @@ void web_filter_add_arg(struct tl_buf *text, const char *piece)
 		if (len && value[len - 1] == ' ')
 			value[len - 1] = '+';
 	}
-	encode_value(text, value);
+	/* What the grammar splits on or decodes is encoded again. */
+	tl_buf_add_encoded(text, value, ":@,+");
 }
 
 static void filter_text(char *const *args, size_t n, struct tl_buf *text)
