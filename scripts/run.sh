@@ -43,5 +43,7 @@ Try:
   cat '$mnt/tasks/$task/logs/view/level=INFO+&q=timeout'
   mkdir $mnt/tasks/mine && tail -f $mnt/tasks/mine/logs/all &
   echo "hello" >> $mnt/tasks/mine/logs/all
+  curl -s 'http://127.0.0.1:8080/api/tasks/$task/logs?level=WARNING%2B'
+The web page: http://127.0.0.1:8080/?task=$task
 Stop with: make stop
 MSG
