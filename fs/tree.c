@@ -36,6 +36,14 @@ static bool next_segment(const char **p, char *seg, size_t size, bool *long_seg)
 	return true;
 }
 
+/* A file's node ends the path: anything after it is -ENOTDIR. */
+static int leaf(const char *rest)
+{
+	while (*rest == '/')
+		rest++;
+	return *rest ? -ENOTDIR : 0;
+}
+
 /* Appends s to out, percent-encoding the bytes in special. */
 static bool append_escaped(char *out, size_t size, const char *s,
 			   const char *special)
@@ -103,18 +111,15 @@ static int resolve_logs(const char **p, struct node *n)
 	if (strcmp(seg, "all") == 0) {
 		if (!n->stream)
 			snprintf(n->source, sizeof(n->source), "plugin");
-		return next_segment(p, arg, sizeof(arg), &too_long) ? -ENOTDIR
-								    : 0;
+		return leaf(*p);
 	}
 	if (strcmp(seg, "all.jsonl") == 0) {
 		n->jsonl = true;
-		return next_segment(p, arg, sizeof(arg), &too_long) ? -ENOTDIR
-								    : 0;
+		return leaf(*p);
 	}
 	if (strcmp(seg, "stats") == 0 && !n->stream) {
 		n->kind = NODE_STATS;
-		return next_segment(p, arg, sizeof(arg), &too_long) ? -ENOTDIR
-								    : 0;
+		return leaf(*p);
 	}
 	if (strcmp(seg, "stream") == 0 && !n->stream) {
 		n->kind = NODE_LOGS;
@@ -194,7 +199,7 @@ static int resolve_logs(const char **p, struct node *n)
 	}
 	if (rc == 0)
 		rc = check_filter(n);
-	if (rc == 0 && next_segment(p, seg, sizeof(seg), &too_long))
+	if (rc == 0 && leaf(*p) < 0)
 		rc = -ENOTDIR;
 	return rc;
 }
@@ -213,8 +218,7 @@ int fs_resolve(const char *path, struct node *n)
 		return -ENAMETOOLONG;
 	if (strcmp(seg, "README") == 0 || strcmp(seg, "stats") == 0) {
 		n->kind = seg[0] == 'R' ? NODE_README : NODE_STATS;
-		return next_segment(&p, seg, sizeof(seg), &too_long) ? -ENOTDIR
-								     : 0;
+		return leaf(p);
 	}
 	if (strcmp(seg, "tasks") != 0)
 		return -ENOENT;
@@ -233,8 +237,7 @@ int fs_resolve(const char *path, struct node *n)
 		return 0;
 	if (strcmp(seg, "status") == 0 || strcmp(seg, "task.json") == 0) {
 		n->kind = seg[0] == 's' ? NODE_STATUS : NODE_TASK_JSON;
-		return next_segment(&p, seg, sizeof(seg), &too_long) ? -ENOTDIR
-								     : 0;
+		return leaf(p);
 	}
 	if (strcmp(seg, "logs") != 0)
 		return -ENOENT;
