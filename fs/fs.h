@@ -76,6 +76,7 @@ struct fs {
 	pthread_mutex_t views_lock;
 	struct view *views; /* most recently used first */
 	size_t n_views;
+	size_t views_text; /* bytes views keep rendered; views_lock */
 
 	pthread_mutex_t stats_lock;
 	uint64_t bad_json;     /* JSON lines stored as plain text */

@@ -21,8 +21,6 @@
 #define VIEW_TEXT_MAX  ((size_t)256 << 20)
 #define VIEWS_TEXT_MAX ((size_t)1 << 30)
 
-static size_t text_total; /* all views' kept bytes; fs->views_lock */
-
 struct view {
 	struct view *next; /* fs->views_lock */
 	unsigned refs;	   /* fs->views_lock */
@@ -44,14 +42,14 @@ struct view {
 	bool keep_text;
 };
 
-static void view_free(struct view *v)
+static void view_free(struct fs *fs, struct view *v)
 {
 	tl_filter_free(v->filter);
 	free(v->key);
 	free(v->seqs);
 	free(v->ends);
 	tl_buf_release(&v->scratch);
-	text_total -= v->text.len;
+	fs->views_text -= v->text.len;
 	tl_buf_release(&v->text);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
@@ -109,9 +107,9 @@ static int index_entry(const struct tl_entry *e, void *ctx)
 static void account_text(struct fs *fs, struct view *v, size_t before)
 {
 	pthread_mutex_lock(&fs->views_lock);
-	text_total = text_total - before + v->text.len;
-	if (text_total > VIEWS_TEXT_MAX && v->keep_text) {
-		text_total -= v->text.len;
+	fs->views_text = fs->views_text - before + v->text.len;
+	if (fs->views_text > VIEWS_TEXT_MAX && v->keep_text) {
+		fs->views_text -= v->text.len;
 		v->keep_text = false;
 		tl_buf_release(&v->text);
 	}
@@ -329,7 +327,7 @@ found:
 		if (last_idle) {
 			*last_p = last_idle->next;
 			fs->n_views--;
-			view_free(last_idle);
+			view_free(fs, last_idle);
 		}
 	}
 	pthread_mutex_unlock(&fs->views_lock);
@@ -345,7 +343,7 @@ void view_put(struct fs *fs, struct view *v)
 		return;
 	pthread_mutex_lock(&fs->views_lock);
 	if (--v->refs == 0 && v->dead)
-		view_free(v);
+		view_free(fs, v);
 	pthread_mutex_unlock(&fs->views_lock);
 }
 
@@ -364,7 +362,7 @@ void view_forget_task(struct fs *fs, const char *task)
 		if (v->refs)
 			v->dead = true;
 		else
-			view_free(v);
+			view_free(fs, v);
 	}
 	pthread_mutex_unlock(&fs->views_lock);
 }
@@ -376,7 +374,7 @@ void view_free_all(struct fs *fs)
 		struct view *v = fs->views;
 
 		fs->views = v->next;
-		view_free(v);
+		view_free(fs, v);
 	}
 	fs->n_views = 0;
 	pthread_mutex_unlock(&fs->views_lock);
