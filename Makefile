@@ -40,6 +40,19 @@ WEB_SRC    := $(wildcard webview/*.c)
 WEB_OBJ    := $(WEB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/webview/page.o
 WEB_LIB    := $(BUILD)/libtlweb.a
 
+SDK_OBJ    := $(BUILD)/plugins/sdk.o $(BUILD)/plugins/json.o
+SDK_LIB    := $(BUILD)/libtasklog.a
+SDK_SO     := $(BUILD)/libtasklog.so
+RUNNER_SRC := $(wildcard plugins/runner/*.c)
+RUNNER_OBJ := $(RUNNER_SRC:%.c=$(BUILD)/%.o)
+RUNNER     := $(BUILD)/tasklog
+EXAMPLES   := $(BUILD)/examples/dashboard_migration.so \
+              $(BUILD)/examples/legacy_export.so $(BUILD)/examples/burst \
+              $(BUILD)/examples/checksum
+PLUGINS    := $(SDK_LIB) $(SDK_SO) $(RUNNER) $(EXAMPLES)
+# The SDK and plugins need libc only: no engine, no pkg-config.
+PLUGIN_CFLAGS = $(WARNINGS) $(CFLAGS) -MMD -MP -fPIC -Iplugins
+
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TESTLIB_OBJ := $(BUILD)/tests/testutil.o
@@ -50,7 +63,7 @@ BENCH_BIN  := $(BUILD)/bench_engine
 
 .PHONY: all deps run stop test test-run check bench lint format clean
 
-all: $(ENGINE_LIB) $(DAEMON) $(UNIT_BIN) $(BENCH_BIN)
+all: $(ENGINE_LIB) $(DAEMON) $(PLUGINS) $(UNIT_BIN) $(BENCH_BIN)
 
 deps:
 	@sh scripts/deps.sh
@@ -90,17 +103,45 @@ $(DAEMON): $(FS_OBJ) $(WEB_LIB) $(ENGINE_LIB)
 $(ENGINE_LIB): $(ENGINE_OBJ)
 	@$(AR) rcs $@ $^
 
+$(BUILD)/plugins/%.o: plugins/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(PLUGIN_CFLAGS) -c $< -o $@
+
+$(SDK_LIB): $(SDK_OBJ)
+	@$(AR) rcs $@ $^
+
+$(SDK_SO): $(SDK_OBJ)
+	@echo "  CCLD    $@"
+	@$(CC) -shared $(SDK_OBJ) $(LDFLAGS) -lpthread -o $@
+
+# -rdynamic: shared-object plugins find the SDK in the runner itself.
+$(RUNNER): $(RUNNER_OBJ) $(SDK_LIB)
+	@echo "  CCLD    $@"
+	@$(CC) -rdynamic $(RUNNER_OBJ) $(SDK_LIB) $(LDFLAGS) -ldl -lpthread -o $@
+
+$(BUILD)/examples/%.so: plugins/examples/%.c plugins/tasklog.h
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	@$(CC) $(PLUGIN_CFLAGS) -shared $< $(LDFLAGS) -o $@
+
+$(BUILD)/examples/%: plugins/examples/%.c $(SDK_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	@$(CC) $(PLUGIN_CFLAGS) $< $(SDK_LIB) $(LDFLAGS) -lpthread -o $@
+
 $(BUILD)/tests/testutil.o: tests/unit/testutil.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c $< -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(WEB_LIB) $(ENGINE_LIB)
+$(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(WEB_LIB) $(ENGINE_LIB) \
+		$(SDK_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	@$(CC) $(ALL_CFLAGS) -Iwebview $(TEST_CFLAGS) $< $(TESTLIB_OBJ) \
-		$(WEB_LIB) $(ENGINE_LIB) $(LDFLAGS) $(TEST_LIBS) $(WEB_LIBS) \
-		$(ENGINE_LIBS) -o $@
+	@$(CC) $(ALL_CFLAGS) -Iwebview -Iplugins $(TEST_CFLAGS) $< \
+		$(TESTLIB_OBJ) $(WEB_LIB) $(ENGINE_LIB) $(SDK_LIB) $(LDFLAGS) \
+		$(TEST_LIBS) $(WEB_LIBS) $(ENGINE_LIBS) -o $@
 
 $(BENCH_BIN): scripts/bench_engine.c $(ENGINE_LIB)
 	@echo "  CCLD    $@"
@@ -119,8 +160,8 @@ stop:
 test: deps
 	@$(MAKE) --no-print-directory test-run
 
-test-run: $(ENGINE_LIB) $(UNIT_BIN) $(DAEMON)
-	@TASKLOGFS=$(DAEMON) sh scripts/run-tests.sh $(UNIT_BIN) $(MOUNT_TESTS)
+test-run: $(ENGINE_LIB) $(UNIT_BIN) $(DAEMON) $(PLUGINS)
+	@TASKLOGFS=$(DAEMON) TASKLOG_BUILD=$(BUILD) sh scripts/run-tests.sh $(UNIT_BIN) $(MOUNT_TESTS)
 
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/sanitize \
@@ -135,9 +176,11 @@ lint:
 	@sh scripts/lint.sh
 
 format:
-	clang-format -i $(wildcard engine/*.[ch] fs/*.[ch] webview/*.[ch] tests/unit/*.[ch] scripts/*.c)
+	clang-format -i $(wildcard engine/*.[ch] fs/*.[ch] webview/*.[ch] \
+		plugins/*.[ch] plugins/*/*.[ch] tests/unit/*.[ch] scripts/*.c)
 
 clean:
 	rm -rf build
 
--include $(ENGINE_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(WEB_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d)
+-include $(ENGINE_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(WEB_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d) \
+	$(SDK_OBJ:.o=.d) $(RUNNER_OBJ:.o=.d)
