@@ -8,18 +8,20 @@
  *   tasklog run --import /tmp/export.log:legacy \
  *       build/examples/legacy_export.so --log /tmp/export.log --rotate 50
  *
- * Options: --rows N (default 5), --log FILE, --rotate N, --exit CODE.
+ * Options: --rows N (default 5), --log FILE, --rotate N, --exit CODE,
+ * --delay-ms MS (between rows).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int execute(int argc, char **argv);
 
 int execute(int argc, char **argv)
 {
 	const char *log_path = NULL;
-	int rows = 5, rotate = 0, code = 0;
+	int rows = 5, rotate = 0, code = 0, delay_ms = 0;
 	FILE *log = NULL;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
@@ -31,6 +33,8 @@ int execute(int argc, char **argv)
 			rotate = (int)strtol(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--exit") == 0)
 			code = (int)strtol(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--delay-ms") == 0)
+			delay_ms = (int)strtol(argv[i + 1], NULL, 10);
 	}
 	if (log_path && !(log = fopen(log_path, "a"))) {
 		perror(log_path);
@@ -38,6 +42,8 @@ int execute(int argc, char **argv)
 	}
 	printf("export started: %d rows\n", rows);
 	for (int row = 1; row <= rows; row++) {
+		if (delay_ms > 0)
+			usleep((useconds_t)delay_ms * 1000);
 		if (log) {
 			fprintf(log, "%s exported row %d\n",
 				row % 10 == 0 ? "WARNING:" : "INFO:", row);
