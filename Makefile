@@ -169,8 +169,8 @@ check: deps
 		test-run
 
 bench: deps
-	@$(MAKE) --no-print-directory $(BENCH_BIN) $(DAEMON)
-	@sh scripts/bench.sh $(BENCH_BIN) $(DAEMON)
+	@$(MAKE) --no-print-directory $(BENCH_BIN) $(DAEMON) $(BUILD)/examples/checksum
+	@sh scripts/bench.sh $(BENCH_BIN) $(DAEMON) $(BUILD)/examples/checksum
 
 lint:
 	@sh scripts/lint.sh

@@ -54,7 +54,7 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int t = 0; t < THREADS; t++) {
-		char source[16];
+		char source[32];
 
 		snprintf(source, sizeof(source), "worker-%d", t);
 		workers[t] = (struct worker){

@@ -247,7 +247,7 @@ static void test_sdk_threads_write_whole_lines(void **state)
 
 	assert_int_equal(tasklog_context_open(f->dir, "t1", &ctx), 0);
 	for (int t = 0; t < 8; t++) {
-		char source[8];
+		char source[16];
 
 		snprintf(source, sizeof(source), "w%d", t);
 		pthread_create(&threads[t], NULL, log_many,
@@ -265,7 +265,7 @@ static void test_sdk_threads_write_whole_lines(void **state)
 		int t = l[i].source[1] - '0';
 
 		/* Each thread's lines arrive whole and in its order. */
-		char want[32];
+		char want[48];
 
 		snprintf(want, sizeof(want), "w%d line %d ", t, per_thread[t]++);
 		assert_memory_equal(l[i].message, want, strlen(want));
