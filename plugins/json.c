@@ -21,7 +21,8 @@ void sdk_buf_add(struct sdk_buf *b, const void *data, size_t len)
 			abort();
 		b->cap = cap;
 	}
-	memcpy(b->data + b->len, data, len);
+	if (len)
+		memcpy(b->data + b->len, data, len);
 	b->len += len;
 	b->data[b->len] = '\0';
 }

@@ -3,8 +3,12 @@
  *
  * Each context owns one descriptor on $TASKLOG_DIR/logs/all and one buffer of
  * finished JSON lines. A flusher thread, started with the first buffered
- * line, writes the buffer once its oldest line is flush_ms old; a full
- * buffer, tasklog_flush(), close and exit() write it sooner.
+ * line, writes the buffer once its oldest line is flush_ms old or it holds
+ * 64 KiB; tasklog_flush(), close and exit() write it at once. A write takes
+ * the whole buffer and runs with the lock released, so that loggers go on
+ * filling a fresh one meanwhile (into the mount, a write returns only once
+ * the daemon has taken its lines: the plugin should not wait for that).
+ * Loggers wait only when 4 MiB are buffered.
  *
  * THREAD SAFETY: ctx->lock protects everything in struct sdk_context below
  * it. contexts_lock protects the list of open contexts (walked at exit and
@@ -25,7 +29,8 @@
 #include "tasklog.h"
 
 #define FLUSH_MS_DEFAULT 100
-#define WRITE_AT 65536 /* bytes buffered that trigger a write at once */
+#define WRITE_AT 65536	    /* bytes buffered that the flusher writes at once */
+#define PENDING_MAX (4 << 20) /* bytes buffered that make loggers wait */
 #define SOURCE_MAX 128
 #define CONFIG_PREFIX "TASKLOG_CONFIG_"
 
@@ -45,10 +50,13 @@ struct sdk_context {
 	struct sdk_context *next_open; /* protected by contexts_lock */
 
 	pthread_mutex_t lock;
-	pthread_cond_t wake;
+	pthread_cond_t wake;	 /* the flusher: lines came, or closing */
+	pthread_cond_t written; /* a write in flight ended */
 	int fd;
 	int flush_ms;
 	struct sdk_buf pending; /* whole lines not yet written */
+	struct sdk_buf spare;	/* an empty buffer to swap in */
+	bool writing;		/* a write runs with the lock released */
 	size_t pending_lines;
 	int64_t oldest_ms;	/* monotonic time the oldest pending line came */
 	int error;		/* of the last write, 0 once one succeeded */
@@ -98,38 +106,79 @@ static bool source_valid(const char *source)
 			      "WXYZ0123456789._-") == len;
 }
 
-/*
- * Writes the pending lines. Called with ctx->lock held. On failure the
- * unwritten bytes stay pending and ctx->error says why.
- */
-static int flush_locked(struct sdk_context *ctx)
+/* Writes len bytes; returns how many went, and the error in *rc. */
+static size_t write_out(int fd, const char *data, size_t len, int *rc)
 {
 	size_t done = 0;
-	int rc = 0;
 
-	while (done < ctx->pending.len) {
-		ssize_t n = write(ctx->fd, ctx->pending.data + done,
-				  ctx->pending.len - done);
+	*rc = 0;
+	while (done < len) {
+		ssize_t n = write(fd, data + done, len - done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			rc = n < 0 ? -errno : -EIO;
+			*rc = n < 0 ? -errno : -EIO;
 			break;
 		}
 		done += (size_t)n;
 	}
-	if (done == ctx->pending.len) {
-		ctx->pending.len = 0;
-		ctx->pending_lines = 0;
-	} else if (done > 0) {
-		/* A partial write: the mount keeps the torn line's start. */
-		memmove(ctx->pending.data, ctx->pending.data + done,
-			ctx->pending.len - done);
-		ctx->pending.len -= done;
+	return done;
+}
+
+static size_t count_lines(const char *data, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *p = data; (p = memchr(p, '\n', len - (size_t)(p - data)));
+	     p++)
+		n++;
+	return n;
+}
+
+/*
+ * Writes every pending line. Called with ctx->lock held, which it releases
+ * during the write (one write in flight at a time keeps lines in order).
+ * On failure the unwritten bytes go back in front of the pending ones and
+ * ctx->error says why.
+ */
+static int flush_locked(struct sdk_context *ctx)
+{
+	struct sdk_buf batch;
+	size_t done;
+	int rc;
+
+	while (ctx->writing)
+		pthread_cond_wait(&ctx->written, &ctx->lock);
+	if (ctx->pending.len == 0)
+		return ctx->error = 0;
+	batch = ctx->pending;
+	ctx->pending = ctx->spare;
+	ctx->spare = (struct sdk_buf){0};
+	ctx->pending_lines = 0;
+	ctx->writing = true;
+	pthread_mutex_unlock(&ctx->lock);
+	done = write_out(ctx->fd, batch.data, batch.len, &rc);
+	pthread_mutex_lock(&ctx->lock);
+	ctx->writing = false;
+	if (done < batch.len) {
+		/* Partly written: the mount keeps the torn line's start. */
+		struct sdk_buf rest = {0};
+
+		sdk_buf_add(&rest, batch.data + done, batch.len - done);
+		sdk_buf_add(&rest, ctx->pending.data, ctx->pending.len);
+		sdk_buf_release(&ctx->pending);
+		ctx->pending = rest;
+		ctx->pending_lines = count_lines(rest.data, rest.len);
 	}
+	batch.len = 0;
+	if (!ctx->spare.data)
+		ctx->spare = batch;
+	else
+		sdk_buf_release(&batch);
 	ctx->error = rc;
 	ctx->oldest_ms = monotonic_ms();
+	pthread_cond_broadcast(&ctx->written);
 	return rc;
 }
 
@@ -146,7 +195,8 @@ static void *flusher_main(void *arg)
 		int64_t due = ctx->oldest_ms + ctx->flush_ms;
 		int64_t now = monotonic_ms();
 
-		if (now >= due) {
+		/* After a failure, the next try waits flush_ms. */
+		if (now >= due || (ctx->pending.len >= WRITE_AT && !ctx->error)) {
 			flush_locked(ctx);
 			continue;
 		}
@@ -202,6 +252,9 @@ static void after_fork_child(void)
 		ctx->pending.len = 0;
 		ctx->pending_lines = 0;
 		ctx->flusher_started = false;
+		ctx->writing = false; /* the parent's write, not ours */
+		pthread_cond_init(&ctx->wake, NULL);
+		pthread_cond_init(&ctx->written, NULL);
 		pthread_mutex_unlock(&ctx->lock);
 	}
 	pthread_mutex_unlock(&contexts_lock);
@@ -269,6 +322,7 @@ static int context_new(const char *dir, const char *task_id,
 	ctx->config = config;
 	pthread_mutex_init(&ctx->lock, NULL);
 	pthread_cond_init(&ctx->wake, NULL);
+	pthread_cond_init(&ctx->written, NULL);
 	ctx->loggers = logger_new(ctx, "plugin");
 	ctx->pub.task_id = ctx->task_id;
 	ctx->pub.logger = ctx->loggers;
@@ -399,7 +453,9 @@ int tasklog_context_close(struct tasklog_context *pub)
 	if (ctx->flusher_started)
 		pthread_join(ctx->flusher, NULL);
 
+	pthread_mutex_lock(&ctx->lock);
 	rc = flush_locked(ctx);
+	pthread_mutex_unlock(&ctx->lock);
 	if (rc < 0)
 		fprintf(stderr,
 			"tasklog: %zu log lines of task %s could not be "
@@ -413,8 +469,10 @@ int tasklog_context_close(struct tasklog_context *pub)
 		free(l);
 	}
 	sdk_buf_release(&ctx->pending);
+	sdk_buf_release(&ctx->spare);
 	config_free(ctx->config, ctx->pub.config_count);
 	pthread_cond_destroy(&ctx->wake);
+	pthread_cond_destroy(&ctx->written);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx->task_id);
 	free(ctx->path);
@@ -453,49 +511,71 @@ const char *tasklog_logger_source(const struct tasklog_logger *logger)
 
 static void add_timestamp(struct sdk_buf *line)
 {
+	/* gmtime_r once a second per thread, not once a line. */
+	static _Thread_local time_t cached_sec = -1;
+	static _Thread_local char cached[64];
 	struct timespec ts;
-	struct tm tm;
-	char text[96];
+	char ms[8];
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-	sdk_buf_adds(line, text);
+	if (ts.tv_sec != cached_sec) {
+		struct tm tm;
+
+		gmtime_r(&ts.tv_sec, &tm);
+		snprintf(cached, sizeof(cached), "%04d-%02d-%02dT%02d:%02d:%02d",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			 tm.tm_hour, tm.tm_min, tm.tm_sec);
+		cached_sec = ts.tv_sec;
+	}
+	sdk_buf_adds(line, cached);
+	snprintf(ms, sizeof(ms), ".%03dZ", (int)(ts.tv_nsec / 1000000));
+	sdk_buf_adds(line, ms);
 }
 
 /*
- * Appends one finished line to the context's buffer, or writes it. While
- * writes fail, a new line is first used to retry them and is refused if
- * that fails too; a line whose own write fails is refused as well. So 0
- * always means "accepted", and the buffer cannot grow while the sink fails.
+ * Appends one finished line to the context's buffer, or writes it at once
+ * when flush_ms is 0. While writes fail, a new line is first used to retry
+ * them and is refused if that fails too; in the unbuffered mode a line whose
+ * own write fails is refused as well. So 0 always means "accepted", and the
+ * buffer cannot grow while the sink fails.
  */
 static int submit(struct sdk_context *ctx, const struct sdk_buf *line)
 {
 	int rc = 0;
 
 	pthread_mutex_lock(&ctx->lock);
+	while (ctx->pending.len >= PENDING_MAX && !ctx->error) {
+		pthread_cond_signal(&ctx->wake);
+		pthread_cond_wait(&ctx->written, &ctx->lock);
+	}
 	if (ctx->error && (rc = flush_locked(ctx)) < 0)
 		goto out;
+	if (ctx->flush_ms == 0) {
+		size_t done;
+
+		if ((rc = flush_locked(ctx)) < 0)
+			goto out;
+		/* Nothing is pending or in flight: write in place, in order. */
+		done = write_out(ctx->fd, line->data, line->len, &rc);
+		if (done > 0 && done < line->len) {
+			sdk_buf_add(&ctx->pending, line->data + done,
+				    line->len - done);
+			ctx->pending_lines++;
+		}
+		ctx->error = done > 0 ? rc : 0;
+		goto out;
+	}
 	if (ctx->pending.len == 0)
 		ctx->oldest_ms = monotonic_ms();
 	sdk_buf_add(&ctx->pending, line->data, line->len);
 	ctx->pending_lines++;
-	if (ctx->flush_ms == 0 || ctx->pending.len >= WRITE_AT) {
-		rc = flush_locked(ctx);
-		if (rc < 0 && ctx->pending.len >= line->len) {
-			ctx->pending.len -= line->len; /* none of it went */
-			ctx->pending_lines--;
-		}
-		goto out;
-	}
 	if (!ctx->flusher_started) {
 		if (pthread_create(&ctx->flusher, NULL, flusher_main, ctx) != 0)
 			abort();
 		ctx->flusher_started = true;
 	}
-	pthread_cond_signal(&ctx->wake);
+	if (ctx->pending.len == line->len || ctx->pending.len >= WRITE_AT)
+		pthread_cond_signal(&ctx->wake);
 out:
 	pthread_mutex_unlock(&ctx->lock);
 	return rc;
