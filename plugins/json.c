@@ -54,17 +54,29 @@ void sdk_json_add_string(struct sdk_buf *b, const char *s, size_t len)
 		start = i + 1;
 		esc[0] = '\\';
 		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
+		case '"':
+			esc[1] = '"';
+			break;
+		case '\\':
+			esc[1] = '\\';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
 		case 0:
 			/* \u0000 would end the message at the daemon. */
 			sdk_buf_add(b, "\xef\xbf\xbd", 3);
 			continue;
 		default:
-			memcpy(esc + 1, "u00", 3);
+			esc[1] = 'u';
+			esc[2] = '0';
+			esc[3] = '0';
 			esc[4] = hex[c >> 4];
 			esc[5] = hex[c & 15];
 			n = 6;
@@ -99,7 +111,8 @@ static const char *parse_string(const char *p)
 		c = (unsigned char)*p++;
 		if (c == 'u') {
 			for (int i = 0; i < 4; i++, p++)
-				if (!*p || !strchr("0123456789abcdefABCDEF", *p))
+				if (!*p ||
+				    !strchr("0123456789abcdefABCDEF", *p))
 					return NULL;
 		} else if (!c || !strchr("\"\\/bfnrt", c)) {
 			return NULL;
@@ -166,13 +179,20 @@ static const char *parse_value(const char *p, int depth)
 		return NULL;
 	p = skip_space(p);
 	switch (*p) {
-	case '{': return parse_container(p, depth, '}');
-	case '[': return parse_container(p, depth, ']');
-	case '"': return parse_string(p);
-	case 't': return strncmp(p, "true", 4) ? NULL : p + 4;
-	case 'f': return strncmp(p, "false", 5) ? NULL : p + 5;
-	case 'n': return strncmp(p, "null", 4) ? NULL : p + 4;
-	default: return parse_number(p);
+	case '{':
+		return parse_container(p, depth, '}');
+	case '[':
+		return parse_container(p, depth, ']');
+	case '"':
+		return parse_string(p);
+	case 't':
+		return strncmp(p, "true", 4) ? NULL : p + 4;
+	case 'f':
+		return strncmp(p, "false", 5) ? NULL : p + 5;
+	case 'n':
+		return strncmp(p, "null", 4) ? NULL : p + 4;
+	default:
+		return parse_number(p);
 	}
 }
 

@@ -29,10 +29,10 @@
 #include "tasklog.h"
 
 #define FLUSH_MS_DEFAULT 100
-#define WRITE_AT 65536	    /* bytes buffered that the flusher writes at once */
-#define PENDING_MAX (4 << 20) /* bytes buffered that make loggers wait */
-#define SOURCE_MAX 128
-#define CONFIG_PREFIX "TASKLOG_CONFIG_"
+#define WRITE_AT	 65536 /* bytes buffered that the flusher writes at once */
+#define PENDING_MAX	 (4 << 20) /* bytes buffered that make loggers wait */
+#define SOURCE_MAX	 128
+#define CONFIG_PREFIX	 "TASKLOG_CONFIG_"
 
 extern char **environ;
 
@@ -50,7 +50,7 @@ struct sdk_context {
 	struct sdk_context *next_open; /* protected by contexts_lock */
 
 	pthread_mutex_t lock;
-	pthread_cond_t wake;	 /* the flusher: lines came, or closing */
+	pthread_cond_t wake;	/* the flusher: lines came, or closing */
 	pthread_cond_t written; /* a write in flight ended */
 	int fd;
 	int flush_ms;
@@ -58,19 +58,19 @@ struct sdk_context {
 	struct sdk_buf spare;	/* an empty buffer to swap in */
 	bool writing;		/* a write runs with the lock released */
 	size_t pending_lines;
-	int64_t oldest_ms;	/* monotonic time the oldest pending line came */
-	int error;		/* of the last write, 0 once one succeeded */
+	int64_t oldest_ms; /* monotonic time the oldest pending line came */
+	int error;	   /* of the last write, 0 once one succeeded */
 	bool flusher_started, closing;
 	pthread_t flusher;
-	struct tasklog_logger *loggers; /* the first is pub.logger */
+	struct tasklog_logger *loggers; /* every logger; pub.logger is last */
 };
 
 static pthread_mutex_t contexts_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sdk_context *contexts;
 static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
 
-static const char *const level_names[] = {"DEBUG", "INFO", "WARNING",
-					  "ERROR", "CRITICAL"};
+static const char *const level_names[] = {"DEBUG", "INFO", "WARNING", "ERROR",
+					  "CRITICAL"};
 
 const char *tasklog_level_name(enum tasklog_level level)
 {
@@ -130,8 +130,8 @@ static size_t count_lines(const char *data, size_t len)
 {
 	size_t n = 0;
 
-	for (const char *p = data; (p = memchr(p, '\n', len - (size_t)(p - data)));
-	     p++)
+	for (const char *p = data;
+	     (p = memchr(p, '\n', len - (size_t)(p - data))); p++)
 		n++;
 	return n;
 }
@@ -196,7 +196,8 @@ static void *flusher_main(void *arg)
 		int64_t now = monotonic_ms();
 
 		/* After a failure, the next try waits flush_ms. */
-		if (now >= due || (ctx->pending.len >= WRITE_AT && !ctx->error)) {
+		if (now >= due ||
+		    (ctx->pending.len >= WRITE_AT && !ctx->error)) {
 			flush_locked(ctx);
 			continue;
 		}
@@ -293,8 +294,10 @@ static int flush_ms_from_env(void)
 	return (int)ms;
 }
 
-static int context_new(const char *dir, const char *task_id,
-		       struct tasklog_config_item *config, size_t config_count,
+static struct tasklog_config_item *config_from_env(size_t *count);
+
+/* A new context on dir; its config from the environment if with_config. */
+static int context_new(const char *dir, const char *task_id, bool with_config,
 		       struct tasklog_context **out)
 {
 	struct sdk_context *ctx;
@@ -319,15 +322,15 @@ static int context_new(const char *dir, const char *task_id,
 	ctx->path = path;
 	ctx->fd = fd;
 	ctx->flush_ms = flush_ms_from_env();
-	ctx->config = config;
+	if (with_config)
+		ctx->config = config_from_env(&ctx->pub.config_count);
 	pthread_mutex_init(&ctx->lock, NULL);
 	pthread_cond_init(&ctx->wake, NULL);
 	pthread_cond_init(&ctx->written, NULL);
 	ctx->loggers = logger_new(ctx, "plugin");
 	ctx->pub.task_id = ctx->task_id;
 	ctx->pub.logger = ctx->loggers;
-	ctx->pub.config = config;
-	ctx->pub.config_count = config_count;
+	ctx->pub.config = ctx->config;
 
 	pthread_once(&hooks_once, install_hooks);
 	pthread_mutex_lock(&contexts_lock);
@@ -343,7 +346,7 @@ int tasklog_context_open(const char *dir, const char *task_id,
 {
 	if (!dir || !*dir || !task_id || !*task_id)
 		return -EINVAL;
-	return context_new(dir, task_id, NULL, 0, out);
+	return context_new(dir, task_id, false, out);
 }
 
 /* Every TASKLOG_CONFIG_<key>=value of the environment. */
@@ -388,17 +391,10 @@ int tasklog_context_from_env(struct tasklog_context **out)
 {
 	const char *id = getenv("TASKLOG_TASK_ID");
 	const char *dir = getenv("TASKLOG_DIR");
-	struct tasklog_config_item *config;
-	size_t count;
-	int rc;
 
 	if (!id || !*id || !dir || !*dir)
 		return -ENOENT;
-	config = config_from_env(&count);
-	rc = context_new(dir, id, config, count, out);
-	if (rc < 0)
-		config_free(config, count);
-	return rc;
+	return context_new(dir, id, true, out);
 }
 
 void tasklog_context_set_flush_ms(struct tasklog_context *pub, int flush_ms)
@@ -497,8 +493,8 @@ struct tasklog_logger *tasklog_logger_with_source(struct tasklog_logger *logger,
 			break;
 	if (!l) {
 		l = logger_new(ctx, source);
-		l->next = ctx->loggers->next; /* the default stays first */
-		ctx->loggers->next = l;
+		l->next = ctx->loggers;
+		ctx->loggers = l;
 	}
 	pthread_mutex_unlock(&ctx->lock);
 	return l;
@@ -522,9 +518,10 @@ static void add_timestamp(struct sdk_buf *line)
 		struct tm tm;
 
 		gmtime_r(&ts.tv_sec, &tm);
-		snprintf(cached, sizeof(cached), "%04d-%02d-%02dT%02d:%02d:%02d",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-			 tm.tm_hour, tm.tm_min, tm.tm_sec);
+		snprintf(cached, sizeof(cached),
+			 "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec);
 		cached_sec = ts.tv_sec;
 	}
 	sdk_buf_adds(line, cached);
@@ -683,16 +680,16 @@ int tasklog_log_kv(struct tasklog_logger *logger, enum tasklog_level level,
 	return rc;
 }
 
-#define LEVEL_FUNCTION(name, level)                                          \
-	int name(struct tasklog_logger *logger, const char *fmt, ...)        \
-	{                                                                    \
-		va_list ap;                                                  \
-		int rc;                                                      \
-                                                                             \
-		va_start(ap, fmt);                                           \
-		rc = tasklog_logv(logger, level, NULL, fmt, ap);             \
-		va_end(ap);                                                  \
-		return rc;                                                   \
+#define LEVEL_FUNCTION(name, level)                                            \
+	int name(struct tasklog_logger *logger, const char *fmt, ...)          \
+	{                                                                      \
+		va_list ap;                                                    \
+		int rc;                                                        \
+                                                                               \
+		va_start(ap, fmt);                                             \
+		rc = tasklog_logv(logger, level, NULL, fmt, ap);               \
+		va_end(ap);                                                    \
+		return rc;                                                     \
 	}
 
 LEVEL_FUNCTION(tasklog_debug, TASKLOG_DEBUG)

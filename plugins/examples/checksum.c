@@ -48,7 +48,8 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (rc < 0)
-		fprintf(stderr, "checksum: logging failed: %s\n", strerror(-rc));
+		fprintf(stderr, "checksum: logging failed: %s\n",
+			strerror(-rc));
 	if (ctx && tasklog_context_close(ctx) < 0)
 		rc = -1;
 	printf("%.6f %08x\n", now() - start, hash);

@@ -25,7 +25,7 @@
 
 #include "runner.h"
 
-#define READ_CHUNK 65536
+#define READ_CHUNK  65536
 #define ROTATED_MAX 8
 
 struct source_file {
@@ -40,10 +40,10 @@ struct source_file {
 struct follower {
 	char *path;
 	char *dir;
-	const char *base; /* the file's name in dir */
-	int wd;		  /* dir's inotify watch */
+	const char *base;      /* the file's name in dir */
+	int wd;		       /* dir's inotify watch */
 	uint32_t moved_cookie; /* of the last rename away from the path */
-	int out; /* TASK/logs/by-source/SOURCE */
+	int out;	       /* TASK/logs/by-source/SOURCE */
 	struct source_file current;
 	struct source_file rotated[ROTATED_MAX];
 	size_t rotated_count;
@@ -79,7 +79,8 @@ static void emit(struct follower *f, struct source_file *sf, const char *data,
 	for (const char *p = data; p < data + whole; p++)
 		f->lines += *p == '\n';
 	if (f->error == 0 && sf->partial_len > 0)
-		f->error = runner_write_all(f->out, sf->partial, sf->partial_len);
+		f->error =
+		    runner_write_all(f->out, sf->partial, sf->partial_len);
 	if (f->error == 0)
 		f->error = runner_write_all(f->out, data, whole);
 	sf->partial_len = 0;
@@ -299,8 +300,8 @@ int follower_new(const char *spec, const char *task_dir, int inotify_fd,
 	}
 	snprintf(out_path, sizeof(out_path), "%s/logs/by-source/%s", task_dir,
 		 source);
-	f->out = open(out_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-		      0644);
+	f->out =
+	    open(out_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (f->out < 0) {
 		rc = -errno;
 		runner_warn("--import %s: cannot open %s: %s", spec, out_path,

@@ -71,7 +71,8 @@ const char *runner_mount(const char *dir)
 	else
 		runner_warn("%s is not a tasklogfs mount (%s: %s); give "
 			    "--mount DIR or set TASKLOG_MOUNT",
-			    dir, tasks, errno ? strerror(errno) : "not a folder");
+			    dir, tasks,
+			    errno ? strerror(errno) : "not a folder");
 	return NULL;
 }
 
@@ -184,8 +185,9 @@ static off_t last_lines(int fd, off_t size, long n)
 			return 0;
 		for (size_t i = len; i-- > 0;) {
 			/* The file's last newline ends the last line. */
-			if (buf[i] == '\n' && end - (off_t)len + (off_t)i !=
-						  size - 1 && ++seen == n)
+			if (buf[i] == '\n' &&
+			    end - (off_t)len + (off_t)i != size - 1 &&
+			    ++seen == n)
 				return end - (off_t)len + (off_t)i + 1;
 		}
 		end -= (off_t)len;
@@ -216,8 +218,8 @@ static int copy_out(int fd, off_t offset, const char *path)
 }
 
 /* logs/FILE for a filter: view/<filter, '/' and '%' kept apart>, or all. */
-static void view_path(char *out, size_t size, const char *mount,
-		      const char *id, bool stream, const char *filter)
+static void view_path(char *out, size_t size, const char *mount, const char *id,
+		      bool stream, const char *filter)
 {
 	int n = snprintf(out, size, "%s/tasks/%s/logs/%s%s", mount, id,
 			 stream ? "stream/" : "", filter ? "view/" : "all");
@@ -305,19 +307,20 @@ int runner_tail(int argc, char **argv)
 
 static void usage(FILE *to)
 {
-	fprintf(to,
-		"usage: tasklog COMMAND [ARGS...]\n"
-		"  run [--id ID] [--config K=V]... [--import FILE[:SOURCE]]... "
-		"PLUGIN [ARGS...]\n"
-		"                  run a plugin as a task, see `tasklog run "
-		"--help`\n"
-		"  ls              list tasks and their status\n"
-		"  rm ID...        delete tasks and all their entries\n"
-		"  tail [-f] [-n LINES] ID [FILTER]\n"
-		"                  a task's last entries; -f follows until it "
-		"ends\n"
-		"Every command takes --mount DIR first (default $TASKLOG_MOUNT, "
-		"else ./mnt).\n");
+	fprintf(
+	    to,
+	    "usage: tasklog COMMAND [ARGS...]\n"
+	    "  run [--id ID] [--config K=V]... [--import FILE[:SOURCE]]... "
+	    "PLUGIN [ARGS...]\n"
+	    "                  run a plugin as a task, see `tasklog run "
+	    "--help`\n"
+	    "  ls              list tasks and their status\n"
+	    "  rm ID...        delete tasks and all their entries\n"
+	    "  tail [-f] [-n LINES] ID [FILTER]\n"
+	    "                  a task's last entries; -f follows until it "
+	    "ends\n"
+	    "Every command takes --mount DIR first (default $TASKLOG_MOUNT, "
+	    "else ./mnt).\n");
 }
 
 int main(int argc, char **argv)

@@ -31,11 +31,12 @@
 
 #include "runner.h"
 
-#define PIECE_MAX (128 * 1024) /* a longer output line is cut, JSON < 1 MiB */
+#define PIECE_MAX                                                              \
+	((size_t)128 * 1024) /* a longer output line is cut, JSON < 1 MiB */
 #define IMPORT_MAX 16
 #define CONFIG_MAX 64
-#define TICK_MS 250	    /* --import files are looked at this often anyway */
-#define LINGER_MS 2000	    /* output pipes left open by the plugin's children */
+#define TICK_MS	   250	/* --import files are looked at this often anyway */
+#define LINGER_MS  2000 /* output pipes left open by the plugin's children */
 
 struct run_options {
 	const char *mount;
@@ -73,16 +74,22 @@ struct run {
 
 static void usage(FILE *to)
 {
-	fprintf(to,
-		"usage: tasklog run [--id ID] [--mount DIR] [--config KEY=VALUE]...\n"
-		"                   [--import FILE[:SOURCE]]... [--quiet] PLUGIN [ARGS...]\n"
-		"\n"
-		"Creates task ID (default: PLUGIN's name and the time) in the mount,\n"
-		"runs PLUGIN - an executable, or a shared object exporting\n"
-		"tasklog_execute() or the old execute() - with TASKLOG_TASK_ID,\n"
-		"TASKLOG_DIR and TASKLOG_CONFIG_<KEY> set, captures its stdout (INFO)\n"
-		"and stderr (ERROR), follows FILE if given, records the status and\n"
-		"exits with the plugin's exit code.\n");
+	fprintf(
+	    to,
+	    "usage: tasklog run [--id ID] [--mount DIR] [--config "
+	    "KEY=VALUE]...\n"
+	    "                   [--import FILE[:SOURCE]]... [--quiet] PLUGIN "
+	    "[ARGS...]\n"
+	    "\n"
+	    "Creates task ID (default: PLUGIN's name and the time) in the "
+	    "mount,\n"
+	    "runs PLUGIN - an executable, or a shared object exporting\n"
+	    "tasklog_execute() or the old execute() - with TASKLOG_TASK_ID,\n"
+	    "TASKLOG_DIR and TASKLOG_CONFIG_<KEY> set, captures its stdout "
+	    "(INFO)\n"
+	    "and stderr (ERROR), follows FILE if given, records the status "
+	    "and\n"
+	    "exits with the plugin's exit code.\n");
 }
 
 static bool is_shared_object(const char *path)
@@ -98,9 +105,9 @@ static bool config_key_valid(const char *item)
 	const char *eq = strchr(item, '=');
 	size_t len = eq ? (size_t)(eq - item) : 0;
 
-	return len > 0 && strspn(item, "abcdefghijklmnopqrstuvwxyz"
-				       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") ==
-				  len;
+	return len > 0 &&
+	       strspn(item, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == len;
 }
 
 static int parse_options(int argc, char **argv, struct run_options *opt)
@@ -218,8 +225,9 @@ static int host_shared_object(int argc, char **argv)
 		int rc = tasklog_context_from_env(&ctx);
 
 		if (rc < 0) {
-			fprintf(stderr, "tasklog: %s: cannot open the task's "
-					"log: %s\n",
+			fprintf(stderr,
+				"tasklog: %s: cannot open the task's "
+				"log: %s\n",
 				argv[0], strerror(-rc));
 			return 127;
 		}
@@ -295,8 +303,8 @@ static void capture_lines(struct run *r, struct capture *c, bool at_end)
 
 	for (;;) {
 		char *nl = memchr(c->line + start, '\n', c->len - start);
-		size_t len = nl ? (size_t)(nl - (c->line + start))
-				: c->len - start;
+		size_t len =
+		    nl ? (size_t)(nl - (c->line + start)) : c->len - start;
 
 		if (nl || (at_end && len > 0)) {
 			log_piece(r, c, c->line + start, len,
@@ -352,8 +360,8 @@ static void on_signal(struct run *r, int sfd)
 		}
 		int status;
 
-		if (!r->exited && waitpid(r->child, &status, WNOHANG) ==
-				      r->child) {
+		if (!r->exited &&
+		    waitpid(r->child, &status, WNOHANG) == r->child) {
 			r->exited = true;
 			r->child_status = status;
 		}
@@ -368,7 +376,8 @@ static void poll_followers(struct run *r)
 
 static void read_events(struct run *r, int ifd)
 {
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char buf[4096]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
 	ssize_t n;
 
 	while ((n = read(ifd, buf, sizeof(buf))) > 0) {
@@ -540,7 +549,8 @@ int runner_run(int argc, char **argv)
 		runner_warn("cannot set up the run: %s", strerror(errno));
 		goto fail;
 	}
-	signal(SIGPIPE, SIG_IGN); /* an echo to a closed pipe must not kill us */
+	signal(SIGPIPE,
+	       SIG_IGN); /* an echo to a closed pipe must not kill us */
 	r.child = fork();
 	if (r.child < 0) {
 		runner_warn("fork: %s", strerror(errno));
@@ -570,8 +580,8 @@ int runner_run(int argc, char **argv)
 	note_log_error(&r, tasklog_flush(r.ctx));
 	rc = write_status(&r, code);
 	if (rc < 0)
-		runner_warn("cannot record the status of task %s: %s",
-			    r.opt.id, strerror(-rc));
+		runner_warn("cannot record the status of task %s: %s", r.opt.id,
+			    strerror(-rc));
 	if ((rc < 0 || r.log_error) && code == 0)
 		code = 1; /* the plugin succeeded, but its log is not whole */
 	goto out;

@@ -59,9 +59,9 @@ static size_t read_lines(const char *path, struct tl_json_line *out, size_t max)
 	while ((len = getline(&line, &cap, fp)) > 0) {
 		assert_int_equal(line[len - 1], '\n');
 		if (n < max)
-			assert_int_equal(tl_json_line_parse(line, (size_t)len - 1,
-							    &out[n]),
-					 0);
+			assert_int_equal(
+			    tl_json_line_parse(line, (size_t)len - 1, &out[n]),
+			    0);
 		n++;
 	}
 	free(line);
@@ -114,7 +114,8 @@ static void test_sdk_logs_levels_sources_and_metadata(void **state)
 	assert_string_equal(l[1].message, "quote \" tab \t nl \n end");
 	assert_string_equal(l[1].source, "api");
 	assert_int_equal(l[1].level, TL_WARNING);
-	assert_string_equal(l[2].metadata, "{\"dashboard_id\":7,\"ok\":[true]}");
+	assert_string_equal(l[2].metadata,
+			    "{\"dashboard_id\":7,\"ok\":[true]}");
 	assert_int_equal(l[2].level, TL_ERROR);
 	assert_string_equal(l[3].metadata, "{\"database_uuid\":\"u-\\\"1\"}");
 	assert_int_equal(l[3].level, TL_DEBUG);
@@ -137,13 +138,13 @@ static void test_sdk_refuses_bad_input(void **state)
 	assert_null(tasklog_logger_with_source(ctx->logger, ""));
 	assert_int_equal(tasklog_log(ctx->logger, TASKLOG_INFO, "[1]", "x"),
 			 -EINVAL);
-	assert_int_equal(tasklog_log(ctx->logger, TASKLOG_INFO, "{\"a\":}", "x"),
-			 -EINVAL);
+	assert_int_equal(
+	    tasklog_log(ctx->logger, TASKLOG_INFO, "{\"a\":}", "x"), -EINVAL);
 	assert_int_equal(tasklog_log(ctx->logger, TASKLOG_INFO, "{} {}", "x"),
 			 -EINVAL);
-	assert_int_equal(tasklog_log(ctx->logger, (enum tasklog_level)9, NULL,
-				     "x"),
-			 -EINVAL);
+	assert_int_equal(
+	    tasklog_log(ctx->logger, (enum tasklog_level)9, NULL, "x"),
+	    -EINVAL);
 	assert_int_equal(
 	    tasklog_log_kv(ctx->logger, TASKLOG_INFO,
 			   (const char *[]){"key_without_value", NULL}, "x"),
@@ -254,7 +255,7 @@ static void test_sdk_threads_write_whole_lines(void **state)
 			       tasklog_logger_with_source(ctx->logger, source));
 	}
 	for (int t = 0; t < 8; t++) {
-		void *failed;
+		void *failed = NULL;
 
 		pthread_join(threads[t], &failed);
 		assert_null(failed);
@@ -267,7 +268,8 @@ static void test_sdk_threads_write_whole_lines(void **state)
 		/* Each thread's lines arrive whole and in its order. */
 		char want[48];
 
-		snprintf(want, sizeof(want), "w%d line %d ", t, per_thread[t]++);
+		snprintf(want, sizeof(want), "w%d line %d ", t,
+			 per_thread[t]++);
 		assert_memory_equal(l[i].message, want, strlen(want));
 	}
 	release_lines(l, 16000);
@@ -318,7 +320,7 @@ static int exit_without_close(const char *dir)
 static void test_sdk_exit_writes_buffered_lines(void **state)
 {
 	struct sdk_fixture *f = *state;
-	struct tl_json_line l[1];
+	struct tl_json_line l[1] = {{0}};
 	char cmd[512];
 
 	snprintf(cmd, sizeof(cmd), "%s exit-without-close %s", self_path,
@@ -340,8 +342,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(
 		test_sdk_buffers_until_flush_or_interval, sdk_setup,
 		sdk_teardown),
-	    cmocka_unit_test_setup_teardown(test_sdk_config_from_env,
-					    sdk_setup, sdk_teardown),
+	    cmocka_unit_test_setup_teardown(test_sdk_config_from_env, sdk_setup,
+					    sdk_teardown),
 	    cmocka_unit_test_setup_teardown(test_sdk_reports_write_errors,
 					    sdk_setup, sdk_teardown),
 	    cmocka_unit_test_setup_teardown(test_sdk_threads_write_whole_lines,
