@@ -302,23 +302,26 @@ static void capture_lines(struct run *r, struct capture *c, bool at_end)
 	size_t start = 0;
 
 	for (;;) {
-		char *nl = memchr(c->line + start, '\n', c->len - start);
-		size_t len =
-		    nl ? (size_t)(nl - (c->line + start)) : c->len - start;
+		size_t avail = c->len - start;
+		/* Only a newline within PIECE_MAX bytes ends an uncut piece. */
+		char *nl =
+		    memchr(c->line + start, '\n',
+			   avail < PIECE_MAX + 1 ? avail : PIECE_MAX + 1);
 
-		if (nl || (at_end && len > 0)) {
+		if (nl || (at_end && avail > 0 && avail <= PIECE_MAX)) {
+			size_t len =
+			    nl ? (size_t)(nl - (c->line + start)) : avail;
+
 			log_piece(r, c, c->line + start, len,
 				  c->cut ? c->cut + 1 : 0);
 			c->cut = 0;
 			start += len + (nl != NULL);
-			if (nl)
-				continue;
-		} else if (len >= PIECE_MAX) {
+		} else if (avail > PIECE_MAX) {
 			log_piece(r, c, c->line + start, PIECE_MAX, ++c->cut);
 			start += PIECE_MAX;
-			continue;
+		} else {
+			break;
 		}
-		break;
 	}
 	memmove(c->line, c->line + start, c->len - start);
 	c->len -= start;
