@@ -149,7 +149,7 @@ $(BENCH_BIN): scripts/bench_engine.c $(ENGINE_LIB)
 
 # `make run` mounts ./mnt with ./tasklog.db and a demo task.
 run: deps
-	@$(MAKE) --no-print-directory $(DAEMON)
+	@$(MAKE) --no-print-directory $(DAEMON) $(PLUGINS)
 	@sh scripts/run.sh $(DAEMON)
 
 stop:

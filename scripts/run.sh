@@ -4,6 +4,7 @@
 set -eu
 
 daemon=$1
+build=$(dirname "$daemon")
 mnt=${MNT:-mnt}
 db=${DB:-tasklog.db}
 
@@ -31,6 +32,11 @@ if [ ! -d "$mnt/tasks/$task" ]; then
 	echo "Migrated 2 of 3 dashboards" >>"$logs/all"
 	echo "failed 1" >"$mnt/tasks/$task/status"
 fi
+# And a plugin run by the runner, logging through the C SDK.
+if [ ! -d "$mnt/tasks/demo-plugin" ]; then
+	"$build/tasklog" run -q --mount "$mnt" --id demo-plugin \
+		--config dashboards=6 "$build/examples/dashboard_migration.so"
+fi
 
 cat <<MSG
 
@@ -44,6 +50,8 @@ Try:
   mkdir $mnt/tasks/mine && tail -f $mnt/tasks/mine/logs/all &
   echo "hello" >> $mnt/tasks/mine/logs/all
   curl -s 'http://127.0.0.1:8080/api/tasks/$task/logs?level=WARNING%2B'
+  $build/tasklog run --mount $mnt $build/examples/burst 20000
+  $build/tasklog ls --mount $mnt
 The web page: http://127.0.0.1:8080/?task=$task
 Stop with: make stop
 MSG
