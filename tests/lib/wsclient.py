@@ -7,8 +7,14 @@ import struct
 
 
 class WS:
-    def __init__(self, port, path, origin=None, timeout=10):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, path, origin=None, timeout=10, rcvbuf=None):
+        # A small receive buffer must be set before connecting: shrunk on a
+        # connected loopback socket, it can stall the window for minutes.
+        self.sock = socket.socket()
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect(("127.0.0.1", port))
         key = base64.b64encode(os.urandom(16)).decode()
         extra = "Origin: %s\r\n" % origin if origin else ""
         self.sock.sendall((

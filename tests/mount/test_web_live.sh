@@ -51,8 +51,7 @@ ws.close()
 print("ok - after= resumes exactly")
 
 # A stalled client (never reads) does not delay another one.
-slow = WS(port, "/ws/tasks/live/logs")
-slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+slow = WS(port, "/ws/tasks/live/logs", rcvbuf=4096)
 fast = WS(port, "/ws/tasks/live/logs?source=system")
 with open(logs + "/all", "a") as f:
     for i in range(20000):
