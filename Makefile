@@ -59,9 +59,19 @@ TESTLIB_OBJ := $(BUILD)/tests/testutil.o
 
 MOUNT_TESTS := $(wildcard tests/mount/test_*.sh)
 
+# libFuzzer targets (clang), built in their own folder by `make fuzz`.
+FUZZ_TARGETS := lines filter json http
+FUZZ_BIN   := $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+              -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_SECONDS ?= 8
+
 BENCH_BIN  := $(BUILD)/bench_engine
 
-.PHONY: all deps run stop test test-run check bench lint format clean
+# Keep intermediate objects (the fuzz targets' shared one).
+.SECONDARY:
+
+.PHONY: all deps run stop test test-run check fuzz fuzz-run bench lint format clean
 
 all: $(ENGINE_LIB) $(DAEMON) $(PLUGINS) $(UNIT_BIN) $(BENCH_BIN)
 
@@ -143,6 +153,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(WEB_LIB) $(ENGINE_LIB) \
 		$(TESTLIB_OBJ) $(WEB_LIB) $(ENGINE_LIB) $(SDK_LIB) $(LDFLAGS) \
 		$(TEST_LIBS) $(WEB_LIBS) $(ENGINE_LIBS) -o $@
 
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/tests/fuzz/fuzz_common.o \
+		$(BUILD)/fs/lines.o $(WEB_LIB) $(ENGINE_LIB)
+	@echo "  CCLD    $@"
+	@$(CC) $(ALL_CFLAGS) $(FS_CFLAGS) -Ifs -Iwebview -Itests/fuzz \
+		-fsanitize=fuzzer $< $(BUILD)/tests/fuzz/fuzz_common.o \
+		$(BUILD)/fs/lines.o $(WEB_LIB) $(ENGINE_LIB) $(LDFLAGS) \
+		$(FS_LIBS) $(WEB_LIBS) $(ENGINE_LIBS) -o $@
+
 $(BENCH_BIN): scripts/bench_engine.c $(ENGINE_LIB)
 	@echo "  CCLD    $@"
 	@$(CC) $(ALL_CFLAGS) $< $(ENGINE_LIB) $(LDFLAGS) $(ENGINE_LIBS) -o $@
@@ -159,6 +177,17 @@ stop:
 # second make so that pkg-config is asked only once it is there.
 test: deps
 	@$(MAKE) --no-print-directory test-run
+	@$(MAKE) --no-print-directory fuzz
+
+# Each fuzz target replays its corpus (seeds and every crash found so far),
+# then fuzzes for FUZZ_SECONDS; `scripts/fuzz.sh build/fuzz 0 RUNS` for long runs.
+fuzz: deps
+	@$(MAKE) --no-print-directory CC=clang BUILD=build/fuzz \
+		CFLAGS="$(FUZZ_FLAGS)" LDFLAGS="-fsanitize=address,undefined" \
+		fuzz-run
+
+fuzz-run: $(FUZZ_BIN)
+	@sh scripts/fuzz.sh $(BUILD) $(FUZZ_SECONDS)
 
 test-run: $(ENGINE_LIB) $(UNIT_BIN) $(DAEMON) $(PLUGINS)
 	@TASKLOGFS=$(DAEMON) TASKLOG_BUILD=$(BUILD) sh scripts/run-tests.sh $(UNIT_BIN) $(MOUNT_TESTS)
@@ -183,4 +212,4 @@ clean:
 	rm -rf build
 
 -include $(ENGINE_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(WEB_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d) \
-	$(SDK_OBJ:.o=.d) $(RUNNER_OBJ:.o=.d)
+	$(SDK_OBJ:.o=.d) $(RUNNER_OBJ:.o=.d) $(BUILD)/tests/fuzz/fuzz_common.d

@@ -4,7 +4,8 @@
 set -eu
 
 PACKAGES="build-essential pkg-config sqlite3 libsqlite3-dev libcjson-dev
-libfuse3-dev fuse3 libwebsockets-dev libcmocka-dev python3 curl chromium"
+libfuse3-dev fuse3 libwebsockets-dev libcmocka-dev python3 curl chromium
+clang libclang-rt-14-dev"
 # Node.js runs the browser tests; the machine image usually brings its own.
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"
 
