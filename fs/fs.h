@@ -83,6 +83,9 @@ struct fs {
 	uint64_t cut_lines;    /* lines over 1 MiB cut in parts */
 	uint64_t bad_requests; /* EINVAL answers */
 
+	pthread_mutex_t files_lock;
+	struct open_file *files; /* every open handle; files_lock */
+
 	pthread_mutex_t sources_lock;
 	struct declared_source *declared; /* created by-source/<s> files */
 
@@ -203,7 +206,15 @@ struct open_file {
 	struct tl_watch *watch;	    /* poll.c, fs->poll_lock */
 	struct fuse_pollhandle *ph; /* poll.c, fs->poll_lock */
 	bool in_epoll;		    /* poll.c, fs->poll_lock */
+	struct open_file *prev, *next; /* fs->files, fs->files_lock */
 };
+
+/*
+ * Closes the handles still open when the loop has ended (at unmount the
+ * kernel sends no release for them): their unfinished lines become entries,
+ * like on close, and they are freed.
+ */
+void fs_files_close_all(struct fs *fs);
 
 extern const struct fuse_operations fs_operations;
 

@@ -67,6 +67,12 @@ static int open_node(struct fs *fs, const char *path, struct fuse_file_info *fi,
 		free(file);
 		return rc;
 	}
+	pthread_mutex_lock(&fs->files_lock);
+	file->next = fs->files;
+	if (fs->files)
+		fs->files->prev = file;
+	fs->files = file;
+	pthread_mutex_unlock(&fs->files_lock);
 	fi->fh = (uint64_t)(uintptr_t)file;
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
@@ -245,12 +251,16 @@ int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 	return rc == -ETIMEDOUT ? -EIO : rc;
 }
 
-int fs_release(const char *path, struct fuse_file_info *fi)
+static void close_file(struct fs *fs, struct open_file *file)
 {
-	struct fs *fs = fs_this();
-	struct open_file *file = (struct open_file *)fi->fh;
-
-	(void)path;
+	pthread_mutex_lock(&fs->files_lock);
+	if (file->prev)
+		file->prev->next = file->next;
+	else
+		fs->files = file->next;
+	if (file->next)
+		file->next->prev = file->prev;
+	pthread_mutex_unlock(&fs->files_lock);
 	finish_lines(fs, file);
 	poll_forget(fs, file);
 	view_put(fs, file->view);
@@ -258,7 +268,19 @@ int fs_release(const char *path, struct fuse_file_info *fi)
 	line_buffer_release(&file->lines);
 	pthread_mutex_destroy(&file->lock);
 	free(file);
+}
+
+int fs_release(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	close_file(fs_this(), (struct open_file *)fi->fh);
 	return 0;
+}
+
+void fs_files_close_all(struct fs *fs)
+{
+	while (fs->files)
+		close_file(fs, fs->files);
 }
 
 int fs_poll(const char *path, struct fuse_file_info *fi,

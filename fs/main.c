@@ -311,6 +311,7 @@ int main(int argc, char **argv)
 	clear_stale_mount(cmd.mountpoint);
 	pthread_mutex_init(&fs.views_lock, NULL);
 	pthread_mutex_init(&fs.stats_lock, NULL);
+	pthread_mutex_init(&fs.files_lock, NULL);
 	pthread_mutex_init(&fs.sources_lock, NULL);
 	fuse = fuse_new(&args, &fs_operations, sizeof(fs_operations), &fs);
 	if (!fuse)
@@ -366,6 +367,7 @@ out_engine:
 	fuse_unmount(fuse);
 	mounted = 0;
 	web_stop(web);
+	fs_files_close_all(&fs);
 	poll_stop(&fs);
 	view_free_all(&fs);
 	sources_free_all(&fs);

@@ -361,6 +361,9 @@ def main():
             subprocess.run(["fusermount3", "-u", "-z", mnt])
         if args.fault == "full":
             subprocess.run(["umount", "-l", dbdir])
+        if failures:
+            with open(d.log, errors="replace") as f:
+                print("--- daemon log (last lines)\n" + "".join(f.readlines()[-30:]))
         subprocess.run(["rm", "-rf", work])
 
     figures["failures"] = failures

@@ -33,4 +33,14 @@ start_daemon
 expect_eq "fsynced lines" "$(grep -c ' synced ' "$MNT/tasks/crash/logs/all")" 500
 expect_eq "distinct" "$(grep ' synced ' "$MNT/tasks/crash/logs/all" | awk '{print $5}' | sort -u | wc -l)" 500
 ok "kill -9: every fsynced line is there exactly once"
+
+# SIGTERM while a writer still holds its file open with an unfinished line:
+# the line is accepted, so it is stored (the kernel sends no close then).
+exec 3>>"$MNT/tasks/crash/logs/all"
+printf "held open, no newline" >&3
+stop_daemon
+exec 3>&-
+start_daemon
+expect_eq "unfinished line" "$(grep -c 'INFO plugin held open, no newline$' "$MNT/tasks/crash/logs/all")" 1
+ok "SIGTERM with a file held open: its unfinished line is stored"
 stop_daemon
