@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -240,6 +241,21 @@ static char *absolute_db(const char *db)
 	return out;
 }
 
+/*
+ * Each web client is a descriptor: lift the soft limit (often 1024) towards
+ * the hard one, so that a flood of connections meets the header-table
+ * limits of the web view before it meets this one.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -332,6 +348,7 @@ int main(int argc, char **argv)
 		goto out_engine;
 	if (!o.http || strcmp(o.http, "off") != 0) {
 		const char *listen = o.http ? o.http : DEFAULT_HTTP;
+		raise_fd_limit();
 		int web_rc = web_start(fs.engine, listen, o.token, &web);
 
 		/* The mount is the product; the web view is a window on it. */

@@ -25,6 +25,7 @@
 #include "webview_int.h"
 
 #define FRAME_ENTRIES 500
+#define QUERY_PIECES_MAX 32
 #define FRAME_BYTES   (256u << 10)
 
 struct web_client {
@@ -157,10 +158,20 @@ int live_open(struct web_server *s, struct lws *wsi, struct web_client **out)
 		return refuse(c, "no such route");
 	memcpy(c->task, task, len);
 	c->task[len] = '\0';
-	for (int i = 0; i < 32; i++) {
-		if (lws_hdr_copy_fragment(wsi, piece, sizeof(piece),
-					  WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
+	for (int i = 0;; i++) {
+		int piece_len = lws_hdr_fragment_length(
+		    wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+
+		if (piece_len <= 0)
 			break;
+		/* Dropping a piece would follow another filter: refuse. */
+		if (i == QUERY_PIECES_MAX || piece_len >= (int)sizeof(piece) ||
+		    lws_hdr_copy_fragment(wsi, piece, sizeof(piece),
+					  WSI_TOKEN_HTTP_URI_ARGS, i) < 0) {
+			tl_buf_release(&text);
+			return refuse(c, "a query has at most 32 pieces of at "
+					 "most 1023 bytes");
+		}
 		if (strncmp(piece, "token=", 6) != 0)
 			web_filter_add_arg(&text, piece);
 	}

@@ -129,13 +129,30 @@ static int on_http(struct lws *wsi, struct web_server *s, struct session *sess,
 	}
 	if (!lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI))
 		snprintf(method, sizeof(method), "POST");
-	for (int i = 0; n < ARGS_MAX; i++) {
+	for (int i = 0;; i++) {
 		char piece[ARG_MAX];
-		int len = lws_hdr_copy_fragment(wsi, piece, sizeof(piece),
-						WSI_TOKEN_HTTP_URI_ARGS, i);
+		int len = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS,
+						  i);
 
-		if (len < 0)
+		if (len <= 0)
 			break;
+		/* Dropping a piece would answer another question: refuse. */
+		if (n == ARGS_MAX || len >= ARG_MAX ||
+		    lws_hdr_copy_fragment(wsi, piece, sizeof(piece),
+					  WSI_TOKEN_HTTP_URI_ARGS, i) < 0) {
+			for (size_t j = 0; j < n; j++)
+				free(args[j]);
+			sess->response.status = 400;
+			sess->response.type = "application/json";
+			char why[128];
+
+			snprintf(why, sizeof(why),
+				 "{\"error\":\"a query has at most %d pieces of "
+				 "at most %d bytes\"}",
+				 ARGS_MAX, ARG_MAX - 1);
+			tl_buf_add(&sess->response.body, why, strlen(why));
+			return start_response(wsi, sess);
+		}
 		if (strncmp(piece, "token=", 6) == 0)
 			continue; /* not part of the filter */
 		args[n] = strdup(piece);
@@ -280,7 +297,13 @@ int web_start(struct tl_engine *engine, const char *listen, const char *token,
 	info.protocols = protocols;
 	info.user = s;
 	info.max_http_header_data = 4096;
-	info.max_http_header_pool = 32;
+	/*
+	 * Every accepted connection holds a header table until its request is
+	 * read; when none is free, new clients wait. So: many tables (4 KiB
+	 * each), and a connection that sends nothing loses its table in 3 s.
+	 */
+	info.max_http_header_pool = 1024;
+	info.timeout_secs_ah_idle = 3;
 	info.timeout_secs = 10;
 	info.options =
 	    LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
