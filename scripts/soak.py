@@ -239,7 +239,9 @@ def main():
                args.mem_max_mb << 20)
     figures = {"mode": args.fault or ("crash" if args.crash else "sigterm" if args.sigterm else "load"),
                "seconds": args.seconds, "tasks": args.tasks, "writers": args.writers,
-               "readers": args.readers, "ws_clients": args.ws}
+               "readers": args.readers, "ws_clients": args.ws,
+               "fault_seconds": args.fault_seconds if args.fault else 0,
+               "crashes": args.crash}
     failures = []
     stop = threading.Event()
     try:
