@@ -4,7 +4,9 @@
 # versions and their figures: scripts/reliability.sh -> docs/RELIABILITY.md.
 set -eu
 TASKLOGFS=${TASKLOGFS:-build/tasklogfs}
-SOAK="python3 $(dirname "$0")/../../scripts/soak.py --daemon $TASKLOGFS --tasks 10 --readers 4 --ws 3"
+# The daemon's RSS bound; ASan's shadow memory and quarantine need more.
+case $TASKLOGFS in *sanitize*) rss=1536 ;; *) rss=600 ;; esac
+SOAK="python3 $(dirname "$0")/../../scripts/soak.py --daemon $TASKLOGFS --tasks 10 --readers 4 --ws 3 --rss-mb $rss"
 
 run() {
 	if out=$($SOAK "$@" 2>&1); then
