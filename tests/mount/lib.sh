@@ -81,3 +81,11 @@ eventually() {
 ok() {
 	echo "ok - $*"
 }
+
+# For the plugin tests: the build folder (B), the runner, the repository's
+# root, the mount as the runner's default, and L TASK FILE for a log file.
+B=$(cd "${TASKLOG_BUILD:-build}" && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TASKLOG=$B/tasklog
+export TASKLOG_MOUNT=$MNT
+L() { echo "$MNT/tasks/$1/logs/$2"; }

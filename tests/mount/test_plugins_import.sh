@@ -4,11 +4,7 @@
 # old file after the rename), across truncation, until the plugin exits and
 # the file is drained. Every line arrives exactly once.
 . "$(dirname "$0")/lib.sh"
-B=$(cd "${TASKLOG_BUILD:-build}" && pwd)
-TASKLOG=$B/tasklog
-export TASKLOG_MOUNT=$MNT
 start_daemon
-L() { echo "$MNT/tasks/$1/logs/$2"; }
 
 # The old-signature example rotates its log every 50 rows (about 50 ms):
 # 250 rows make five files, of which only the last two are still on disk at

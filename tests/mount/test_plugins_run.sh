@@ -4,12 +4,8 @@
 # shell script, a program that only prints, the burst plugin; config, exit
 # codes, signals, and the ls / rm / tail conveniences.
 . "$(dirname "$0")/lib.sh"
-B=$(cd "${TASKLOG_BUILD:-build}" && pwd)
-EX=$(cd "$(dirname "$0")/../../plugins/examples" && pwd)
-TASKLOG=$B/tasklog
-export TASKLOG_MOUNT=$MNT
+EX=$ROOT/plugins/examples
 start_daemon
-L() { echo "$MNT/tasks/$1/logs/$2"; }
 
 # A shared object exporting tasklog_execute(ctx, …): sources, levels and
 # metadata as the SDK wrote them (US3).

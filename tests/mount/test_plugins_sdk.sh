@@ -2,12 +2,7 @@
 # The Python helper through `tasklog run`, and what plugins see when the
 # mount goes away under them: a clear error, no crash.
 . "$(dirname "$0")/lib.sh"
-B=$(cd "${TASKLOG_BUILD:-build}" && pwd)
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-TASKLOG=$B/tasklog
-export TASKLOG_MOUNT=$MNT
 start_daemon
-L() { echo "$MNT/tasks/$1/logs/$2"; }
 
 # The Python example: default source, with_source, metadata, config, and
 # the logging-module bridge.

@@ -2,7 +2,6 @@
 # The page in headless Chromium (tests/browser/page.test.mjs), against a
 # running daemon with a small mixed task and a 100k-entry one.
 . "$(dirname "$0")/lib.sh"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 [ -x /usr/bin/chromium ] || fail "chromium is not installed (scripts/deps.sh installs it)"
 [ -d "$ROOT/tests/browser/node_modules/playwright-core" ] ||
 	fail "playwright-core is not installed (scripts/deps.sh runs npm ci)"
