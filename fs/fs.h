@@ -200,12 +200,12 @@ struct open_file {
 	struct view *view; /* NODE_LOG */
 	char *text;	   /* small files: their bytes at open */
 	size_t text_len;
-	struct line_buffer lines;   /* writes */
-	pthread_mutex_t lock;	    /* lines, pos */
-	off_t pos;		    /* end of the last read, for poll */
-	struct tl_watch *watch;	    /* poll.c, fs->poll_lock */
-	struct fuse_pollhandle *ph; /* poll.c, fs->poll_lock */
-	bool in_epoll;		    /* poll.c, fs->poll_lock */
+	struct line_buffer lines;      /* writes */
+	pthread_mutex_t lock;	       /* lines, pos */
+	off_t pos;		       /* end of the last read, for poll */
+	struct tl_watch *watch;	       /* poll.c, fs->poll_lock */
+	struct fuse_pollhandle *ph;    /* poll.c, fs->poll_lock */
+	bool in_epoll;		       /* poll.c, fs->poll_lock */
 	struct open_file *prev, *next; /* fs->files, fs->files_lock */
 };
 

@@ -13,7 +13,7 @@ if grep -nE "$banned" $files; then
 fi
 
 if command -v clang-tidy >/dev/null 2>&1; then
-	cflags="-std=c11 -D_GNU_SOURCE -Iengine -Iwebview -Iplugins -Iplugins/runner $(pkg-config --cflags sqlite3 libcjson cmocka fuse3 libwebsockets 2>/dev/null)"
+	cflags="-std=c11 -D_GNU_SOURCE -Iengine -Iwebview -Ifs -Itests/fuzz -Iplugins -Iplugins/runner $(pkg-config --cflags sqlite3 libcjson cmocka fuse3 libwebsockets 2>/dev/null)"
 	for f in $(echo "$files" | tr ' ' '\n' | grep '\.c$'); do
 		clang-tidy -quiet --warnings-as-errors='*' \
 			--checks='-*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-narrowing-conversions,-bugprone-assignment-in-if-condition,-bugprone-sizeof-expression,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling' \

@@ -24,9 +24,9 @@
 
 #include "webview_int.h"
 
-#define FRAME_ENTRIES 500
+#define FRAME_ENTRIES	 500
 #define QUERY_PIECES_MAX 32
-#define FRAME_BYTES   (256u << 10)
+#define FRAME_BYTES	 (256u << 10)
 
 struct web_client {
 	struct web_client *next; /* s->clients_lock */
@@ -159,8 +159,8 @@ int live_open(struct web_server *s, struct lws *wsi, struct web_client **out)
 	memcpy(c->task, task, len);
 	c->task[len] = '\0';
 	for (int i = 0;; i++) {
-		int piece_len = lws_hdr_fragment_length(
-		    wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+		int piece_len =
+		    lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
 
 		if (piece_len <= 0)
 			break;

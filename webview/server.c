@@ -131,8 +131,8 @@ static int on_http(struct lws *wsi, struct web_server *s, struct session *sess,
 		snprintf(method, sizeof(method), "POST");
 	for (int i = 0;; i++) {
 		char piece[ARG_MAX];
-		int len = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS,
-						  i);
+		int len =
+		    lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
 
 		if (len <= 0)
 			break;
@@ -146,10 +146,11 @@ static int on_http(struct lws *wsi, struct web_server *s, struct session *sess,
 			sess->response.type = "application/json";
 			char why[128];
 
-			snprintf(why, sizeof(why),
-				 "{\"error\":\"a query has at most %d pieces of "
-				 "at most %d bytes\"}",
-				 ARGS_MAX, ARG_MAX - 1);
+			snprintf(
+			    why, sizeof(why),
+			    "{\"error\":\"a query has at most %d pieces of "
+			    "at most %d bytes\"}",
+			    ARGS_MAX, ARG_MAX - 1);
 			tl_buf_add(&sess->response.body, why, strlen(why));
 			return start_response(wsi, sess);
 		}
