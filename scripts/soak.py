@@ -218,6 +218,8 @@ def main():
     ap.add_argument("--sigterm", action="store_true")
     ap.add_argument("--fault", choices=["full", "readonly", "lock"])
     ap.add_argument("--fault-seconds", type=float, default=5)
+    ap.add_argument("--tmpfs-mb", type=int, default=1024,
+                    help="size of the database's tmpfs for --fault full")
     ap.add_argument("--fsync-every", type=int, default=20,
                     help="batches between fsyncs; 0: only at the end")
     ap.add_argument("--rss-mb", type=int, default=600)
@@ -232,8 +234,10 @@ def main():
     dbdir = os.path.join(work, "db")
     os.makedirs(dbdir)
     if args.fault == "full":
-        # Room for the database to grow once the filler is gone.
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2g", "tmpfs", dbdir], check=True)
+        # Room for the database to grow once the filler is gone; filling
+        # it takes a moment, more on a busy machine.
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dm" % args.tmpfs_mb, "tmpfs",
+                        dbdir], check=True)
     db = os.path.join(dbdir, "tasklog.db")
     port = free_port()
     d = Daemon(daemon_bin, mnt, db, port, os.path.join(work, "daemon.log"),
@@ -385,13 +389,21 @@ def begin_fault(kind, dbdir, db):
     """Makes the database unwritable; returns the function that heals it."""
     if kind == "full":
         filler = os.path.join(dbdir, "filler")
-        with open(filler, "wb") as f:
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        st = os.statvfs(dbdir)
+        try:
+            # The bulk at once, then the last blocks one by one.
+            os.posix_fallocate(fd, 0, max(1, st.f_bavail * st.f_frsize - (1 << 20)))
+        except OSError:
+            pass
+        os.lseek(fd, 0, os.SEEK_END)
+        for chunk in (1 << 16, 1 << 12):
             try:
                 while True:
-                    f.write(b"\0" * (1 << 20))
-                    f.flush()
+                    os.write(fd, b"\0" * chunk)
             except OSError:
                 pass
+        os.close(fd)
         return lambda: os.unlink(filler)
     if kind == "readonly":
         files = [p for p in (db, db + "-wal") if os.path.exists(p)]

@@ -23,4 +23,4 @@ run --seconds 6 --crash 2
 run --seconds 4 --sigterm
 run --seconds 7 --fault lock --fault-seconds 3
 run --seconds 7 --fault readonly --fault-seconds 3 --fsync-every 0
-run --seconds 7 --fault full --fault-seconds 3 --fsync-every 0 --mem-max-mb 16
+run --seconds 8 --fault full --fault-seconds 3 --fsync-every 0 --mem-max-mb 16 --tmpfs-mb 256
