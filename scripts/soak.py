@@ -228,7 +228,9 @@ def main():
     args = ap.parse_args()
     daemon_bin = os.path.abspath(args.daemon)
 
-    work = tempfile.mkdtemp(prefix="tl-soak-")
+    # chattr +i needs a disk file system; /tmp may be a tmpfs.
+    work = tempfile.mkdtemp(prefix="tl-soak-",
+                            dir="/var/tmp" if args.fault == "readonly" else None)
     mnt = os.path.join(work, "mnt")
     os.makedirs(mnt)
     dbdir = os.path.join(work, "db")
