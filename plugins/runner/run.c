@@ -563,6 +563,9 @@ int runner_run(int argc, char **argv)
 		child_main(&r, &old_mask, out_pipe[1], err_pipe[1]);
 	close(out_pipe[1]);
 	close(err_pipe[1]);
+	/* Never block on a pipe something the plugin started keeps open. */
+	fcntl(out_pipe[0], F_SETFL, O_NONBLOCK);
+	fcntl(err_pipe[0], F_SETFL, O_NONBLOCK);
 	r.out = (struct capture){.fd = out_pipe[0],
 				 .echo_fd = r.opt.quiet ? -1 : STDOUT_FILENO,
 				 .level = TASKLOG_INFO};

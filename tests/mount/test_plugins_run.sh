@@ -104,6 +104,17 @@ PY
 expect_eq "signalled status" "$(cat "$MNT/tasks/sleeper/status")" "failed 143"
 ok "cannot run: 127 with the reason logged; SIGTERM passed on: failed 143"
 
+# A plugin whose child keeps its output open: the run ends ~2 s after the
+# plugin exits, with what it printed.
+start=$(date +%s)
+"$TASKLOG" run -q --id lingering sh -c "sleep 30 & echo \$! >'$T/child.pid'; echo started a child" 2>"$T/err"
+[ $(($(date +%s) - start)) -lt 10 ] || fail "the runner waited for the plugin's child"
+grep -q "still holds its output open" "$T/err" || fail "no warning: $(cat "$T/err")"
+expect_eq "lingering status" "$(cat "$MNT/tasks/lingering/status")" "succeeded"
+grep -q "INFO plugin started a child" "$(L lingering all)" || fail "output lost"
+kill "$(cat "$T/child.pid")" 2>/dev/null || true
+ok "a plugin's child holding its output: the run ends anyway"
+
 # Existing id, bad id, bad --config.
 rc=0
 "$TASKLOG" run -q --id dm true 2>"$T/err" || rc=$?
