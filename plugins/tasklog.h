@@ -14,7 +14,8 @@
  * parameters are written only on success.
  *
  * Errors: a logging call returns 0 once its line is accepted, or the error
- * of the write that failed (-ENOTCONN when the mount is gone, -ENOSPC, ...).
+ * of the write that failed (-ENOTCONN when the mount is gone, -ECONNABORTED
+ * for a write in flight when its daemon died, -ENOSPC, ...).
  * If a background write fails, the lines it held stay buffered and are
  * retried; until a write succeeds again, each logging call retries them
  * first and refuses its own line with the error. tasklog_flush() and
