@@ -40,7 +40,8 @@ WEB_SRC    := $(wildcard webview/*.c)
 WEB_OBJ    := $(WEB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/webview/page.o
 WEB_LIB    := $(BUILD)/libtlweb.a
 
-SDK_OBJ    := $(BUILD)/plugins/sdk.o $(BUILD)/plugins/json.o
+SDK_OBJ    := $(BUILD)/plugins/sdk.o $(BUILD)/plugins/buffer.o \
+              $(BUILD)/plugins/json.o
 SDK_LIB    := $(BUILD)/libtasklog.a
 SDK_SO     := $(BUILD)/libtasklog.so
 RUNNER_SRC := $(wildcard plugins/runner/*.c)

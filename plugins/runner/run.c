@@ -13,7 +13,6 @@
  * signalfd: SIGCHLD ends the run, SIGINT/SIGTERM/SIGHUP are passed on to the
  * plugin.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -33,22 +32,8 @@
 
 #define PIECE_MAX                                                              \
 	((size_t)128 * 1024) /* a longer output line is cut, JSON < 1 MiB */
-#define IMPORT_MAX 16
-#define CONFIG_MAX 64
-#define TICK_MS	   250	/* --import files are looked at this often anyway */
-#define LINGER_MS  2000 /* output pipes left open by the plugin's children */
-
-struct run_options {
-	const char *mount;
-	const char *id;
-	const char *config[CONFIG_MAX]; /* "key=value" */
-	size_t config_count;
-	const char *imports[IMPORT_MAX];
-	size_t import_count;
-	bool quiet;
-	char **plugin_argv; /* plugin, then its arguments */
-	int plugin_argc;
-};
+#define TICK_MS	  250  /* --import files are looked at this often anyway */
+#define LINGER_MS 2000 /* output pipes left open by the plugin's children */
 
 /* One of the plugin's output pipes. */
 struct capture {
@@ -90,14 +75,6 @@ static void usage(FILE *to)
 	    "and stderr (ERROR), follows FILE if given, records the status "
 	    "and\n"
 	    "exits with the plugin's exit code.\n");
-}
-
-static bool is_shared_object(const char *path)
-{
-	size_t len = strlen(path);
-
-	return (len > 3 && strcmp(path + len - 3, ".so") == 0) ||
-	       strstr(path, ".so.") != NULL;
 }
 
 static bool config_key_valid(const char *item)
@@ -198,78 +175,6 @@ static void make_id(const char *plugin, char *id, size_t size)
 	snprintf(id, size, "%s-%04d%02d%02d-%02d%02d%02d-%ld",
 		 n ? name : "task", tm.tm_year + 1900, tm.tm_mon + 1,
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)getpid());
-}
-
-/* In the child: load a shared-object plugin and call its entry point. */
-static int host_shared_object(int argc, char **argv)
-{
-	char path[PATH_MAX];
-	void *lib;
-	tasklog_execute_fn *entry;
-	tasklog_legacy_execute_fn *legacy;
-
-	/* dlopen searches the library path for a name without a slash. */
-	snprintf(path, sizeof(path), "%s%s", strchr(argv[0], '/') ? "" : "./",
-		 argv[0]);
-	lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!lib) {
-		fprintf(stderr, "tasklog: cannot load %s: %s\n", argv[0],
-			dlerror());
-		return 127;
-	}
-	/* Both are line-buffered, as on a terminal, so lines come in order. */
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	*(void **)&entry = dlsym(lib, TASKLOG_ENTRY);
-	if (entry) {
-		struct tasklog_context *ctx;
-		int rc = tasklog_context_from_env(&ctx);
-
-		if (rc < 0) {
-			fprintf(stderr,
-				"tasklog: %s: cannot open the task's "
-				"log: %s\n",
-				argv[0], strerror(-rc));
-			return 127;
-		}
-		rc = entry(ctx, argc, argv);
-		tasklog_context_close(ctx);
-		return rc;
-	}
-	*(void **)&legacy = dlsym(lib, TASKLOG_LEGACY_ENTRY);
-	if (legacy)
-		return legacy(argc, argv);
-	fprintf(stderr, "tasklog: %s exports neither %s() nor %s()\n", argv[0],
-		TASKLOG_ENTRY, TASKLOG_LEGACY_ENTRY);
-	return 127;
-}
-
-static void child_main(struct run *r, const sigset_t *old_mask, int out_w,
-		       int err_w)
-{
-	char **argv = r->opt.plugin_argv;
-
-	dup2(out_w, STDOUT_FILENO);
-	dup2(err_w, STDERR_FILENO);
-	signal(SIGPIPE, SIG_DFL);
-	sigprocmask(SIG_SETMASK, old_mask, NULL);
-	setenv("TASKLOG_TASK_ID", r->opt.id, 1);
-	setenv("TASKLOG_DIR", r->task_dir, 1);
-	setenv("TASKLOG_MOUNT", r->opt.mount, 1);
-	for (size_t i = 0; i < r->opt.config_count; i++) {
-		const char *item = r->opt.config[i];
-		const char *eq = strchr(item, '=');
-		char name[256];
-
-		snprintf(name, sizeof(name), "TASKLOG_CONFIG_%.*s",
-			 (int)(eq - item), item);
-		setenv(name, eq + 1, 1);
-	}
-	if (is_shared_object(argv[0]))
-		exit(host_shared_object(r->opt.plugin_argc, argv) & 0xff);
-	execvp(argv[0], argv);
-	fprintf(stderr, "tasklog: cannot run %s: %s\n", argv[0],
-		strerror(errno));
-	_exit(errno == ENOENT ? 127 : 126);
 }
 
 static void note_log_error(struct run *r, int rc)
@@ -560,7 +465,8 @@ int runner_run(int argc, char **argv)
 		goto fail;
 	}
 	if (r.child == 0)
-		child_main(&r, &old_mask, out_pipe[1], err_pipe[1]);
+		runner_child(&r.opt, r.task_dir, &old_mask, out_pipe[1],
+			     err_pipe[1]);
 	close(out_pipe[1]);
 	close(err_pipe[1]);
 	/* Never block on a pipe something the plugin started keeps open. */

@@ -4,6 +4,7 @@
 #ifndef TASKLOG_RUNNER_H
 #define TASKLOG_RUNNER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -25,6 +26,30 @@ bool runner_name_valid(const char *name);
 
 /* Writes all of len bytes to fd, retrying on EINTR. Returns 0 or -errno. */
 int runner_write_all(int fd, const char *data, size_t len);
+
+#define IMPORT_MAX 16
+#define CONFIG_MAX 64
+
+/* What `tasklog run` was asked to do. */
+struct run_options {
+	const char *mount;
+	const char *id;
+	const char *config[CONFIG_MAX]; /* "key=value" */
+	size_t config_count;
+	const char *imports[IMPORT_MAX];
+	size_t import_count;
+	bool quiet;
+	char **plugin_argv; /* plugin, then its arguments */
+	int plugin_argc;
+};
+
+/*
+ * In the forked child: makes out_w and err_w its stdout and stderr, restores
+ * old_mask, sets the plugin's environment and runs the plugin. Never returns.
+ */
+void runner_child(const struct run_options *opt, const char *task_dir,
+		  const sigset_t *old_mask, int out_w, int err_w)
+    __attribute__((noreturn));
 
 /* `tasklog run …`, `ls`, `rm`, `tail`: argv starts at the command's name. */
 int runner_run(int argc, char **argv);
