@@ -87,6 +87,15 @@ class Daemon:
         return self.proc.wait()
 
 
+def close_all(fds):
+    """Closes every descriptor; one of a dead mount may fail to close."""
+    for fd in fds.values():
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
 def writer_main(w, mnt, tasks, stop_at, fsync_every, journal_path, seed):
     """One writer process: batches of lines, round robin over the tasks."""
     rng = random.Random(seed)
@@ -122,11 +131,7 @@ def writer_main(w, mnt, tasks, stop_at, fsync_every, journal_path, seed):
             unsynced = []
             if batch[3] == "sent":
                 batch[3] = "unknown"
-            for fd in fds.values():
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+            close_all(fds)
             fds = {}
             while time.time() < stop_at + 30:
                 try:
@@ -136,20 +141,16 @@ def writer_main(w, mnt, tasks, stop_at, fsync_every, journal_path, seed):
                     pass
                 time.sleep(0.05)
         journal.append(batch)
-    # The end: everything written so far is committed, or the reason is known.
+    # The end: what was accepted is committed now, or stays "accepted" (as
+    # when a write fails in the loop above).
     try:
-        for t, fd in fds.items():
+        for fd in fds.values():
             os.fsync(fd)
         for b in unsynced:
             b[3] = "committed"
     except OSError:
-        for b in unsynced:
-            b[3] = "unknown"
-    for fd in fds.values():
-        try:
-            os.close(fd)
-        except OSError:
-            pass
+        pass
+    close_all(fds)
     with open(journal_path, "w") as f:
         json.dump(journal, f)
 
